@@ -1,0 +1,11 @@
+/*
+ * The subcommands of `custos`. Each returns the process exit status: 0 success, 1 a negative
+ * verdict (rejected, denied, verification failed), 2 usage or I/O error. argv[0] is the
+ * subcommand's own name.
+ */
+#ifndef CS_CMD_CUSTOS_H
+#define CS_CMD_CUSTOS_H
+
+int cs_cmd_version(int argc, char **argv);
+
+#endif
