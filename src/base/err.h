@@ -58,7 +58,10 @@
 	X(CS_ERR_NETWORK, "network failure")                                                       \
 	X(CS_ERR_TIMEOUT, "timed out")                                                             \
 	X(CS_ERR_STATE, "operation not valid in this state")                                       \
-	X(CS_ERR_CONFIG, "invalid configuration")
+	X(CS_ERR_CONFIG, "invalid configuration")                                                  \
+	X(CS_ERR_WRONG_KEY, "key does not open this sealed data")                                  \
+	X(CS_ERR_SEAL_HEADER, "sealed-file header fails authentication")                           \
+	X(CS_ERR_MANIFEST, "sealed directory does not match its manifest")
 
 enum cs_err {
 #define CS_ERR_ENUM_(name, msg) name,
