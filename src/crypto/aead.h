@@ -31,6 +31,8 @@ CS_MUST_USE enum cs_err cs_gcm_open(const uint8_t key[CS_GCM_KEY_LEN],
  * Streaming GCM: init, aad (any number of times, before any update), update, then seal_final or
  * open_final. The context owns an EVP_CIPHER_CTX; cs_gcm_fini releases it (safe to repeat).
  * A context may be re-keyed with cs_gcm_init again after final, reusing its allocation.
+ * Zero-initialize the struct before its first cs_gcm_init (struct cs_gcm g = {0}): a non-NULL ctx
+ * is taken to be an allocation to reuse. A failed cs_gcm_init leaves it released.
  */
 struct cs_gcm {
 	void *ctx;   /* owned EVP_CIPHER_CTX */
