@@ -1,0 +1,49 @@
+/*
+ * Target: the VCEK/VLEK certificate-extension value decoders (SPL integers, structVersion, hwID in
+ * both encodings, IA5String names). The first byte picks the decoder; the rest is the extension
+ * value. Decoded values must respect their documented bounds.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "tee/snp/format.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint8_t spl, hwid[CS_SNP_CHIP_ID_LEN];
+	uint32_t u32;
+	size_t hwid_len;
+	char name[32];
+
+	if (size < 1)
+		return 0;
+	const uint8_t *p = data + 1;
+	size_t n = size - 1;
+
+	switch (data[0] % 4) {
+	case 0:
+		if (cs_snp_ext_spl(p, n, &spl) == CS_OK && n < 3)
+			abort();
+		break;
+	case 1:
+		if (cs_snp_ext_u32(p, n, &u32) == CS_OK && n > 7)
+			abort();
+		break;
+	case 2:
+		if (cs_snp_ext_hwid(p, n, hwid, &hwid_len) == CS_OK &&
+		    hwid_len != CS_SNP_CHIP_ID_LEN && hwid_len != CS_SNP_TURIN_CHIP_ID_LEN)
+			abort();
+		break;
+	default:
+		if (cs_snp_ext_ia5(p, n, name, sizeof(name)) == CS_OK &&
+		    strlen(name) >= sizeof(name))
+			abort();
+		if (cs_snp_product_from_name((const char *)p, n) > CS_SNP_TURIN)
+			abort();
+		break;
+	}
+	return 0;
+}
