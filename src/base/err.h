@@ -61,7 +61,8 @@
 	X(CS_ERR_CONFIG, "invalid configuration")                                                  \
 	X(CS_ERR_WRONG_KEY, "key does not open this sealed data")                                  \
 	X(CS_ERR_SEAL_HEADER, "sealed-file header fails authentication")                           \
-	X(CS_ERR_MANIFEST, "sealed directory does not match its manifest")
+	X(CS_ERR_MANIFEST, "sealed directory does not match its manifest")                        \
+	X(CS_ERR_HWID, "endorsement key certificate is for another chip")
 
 enum cs_err {
 #define CS_ERR_ENUM_(name, msg) name,
