@@ -13,6 +13,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	/* Each area adds its line here, keeping the list sorted. */
+	{"admin", cs_cmd_admin, "manage a KBS: resources, policies, reference values; keygen"},
 	{"version", cs_cmd_version, "print the version"},
 };
 

@@ -6,6 +6,7 @@
 #ifndef CS_CMD_CUSTOS_H
 #define CS_CMD_CUSTOS_H
 
+int cs_cmd_admin(int argc, char **argv);
 int cs_cmd_version(int argc, char **argv);
 
 #endif

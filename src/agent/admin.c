@@ -1,0 +1,467 @@
+/*
+ * `custos admin`: the operator's client for a KBS's admin API, with Trustee's endpoints and bodies
+ * (research/trustee.md §1 "Admin endpoints"): resources, the resource policy, attestation
+ * policies and reference values. Each request carries a short-lived bearer JWT (ES256 or EdDSA,
+ * 5 minutes, a `role` claim) signed with the admin key given by --key; without --key requests go
+ * unauthenticated, which only a development broker (custos-kbs --dev, loopback) accepts.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/http.h"
+#include "agent/rcar.h"
+#include "base/b64.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/secret.h"
+#include "crypto/key.h"
+#include "custos.h"
+#include "jose/jws.h"
+#include "jose/jwt.h"
+
+#define ADMIN_TOKEN_TTL 300
+#define VALUE_MAX CS_RCAR_RESOURCE_MAX
+#define KEY_FILE_MAX (64u * 1024)
+
+struct admin {
+	const char *kbs;
+	const char *key_file;
+	const char *role;
+	struct cs_http_cfg http;
+};
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	        "usage: custos admin keygen [--alg ES256|EdDSA] [--out PREFIX]\n"
+	        "       custos admin [--kbs URL] [--key FILE] [--role ROLE] [--cacert FILE] "
+	        "COMMAND\n"
+	        "\n"
+	        "keygen writes PREFIX.key (private, PKCS#8 PEM, mode 0600) and PREFIX.pub (public "
+	        "PEM,\n"
+	        "for the broker's configuration); PREFIX defaults to ./admin.\n"
+	        "\n"
+	        "commands (Trustee-compatible admin API):\n"
+	        "  resource put REPO/TYPE/TAG [FILE]   store a secret (FILE or standard input)\n"
+	        "  resource delete REPO/TYPE/TAG\n"
+	        "  policy set FILE                     set the resource policy\n"
+	        "  policy get                          print the resource policy list\n"
+	        "  attestation-policy set ID FILE      set an attestation policy (rego)\n"
+	        "  reference-value set FILE            register an RVPS message (JSON)\n"
+	        "  reference-value get ID              print reference values\n"
+	        "\n"
+	        "options:\n"
+	        "  --kbs URL      the broker (default $CUSTOS_KBS_URL or http://127.0.0.1:8080)\n"
+	        "  --key FILE     admin private key (PEM) to sign the bearer token; omit only\n"
+	        "                 against a development broker\n"
+	        "  --role ROLE    the token's role claim (default admin)\n"
+	        "  --cacert FILE  trust this PEM certificate for https\n"
+	        "exit status: 0 ok, 1 refused by the broker (401/403/404), 2 usage or I/O error\n");
+}
+
+static int
+fail(enum cs_err err, const char *what, const char *detail)
+{
+	fprintf(stderr, "custos admin: %s: %s%s%s\n", what, cs_err_str(err),
+	        detail && detail[0] ? ": " : "", detail ? detail : "");
+	switch (err) {
+	case CS_ERR_UNAUTHENTICATED:
+	case CS_ERR_DENIED:
+	case CS_ERR_NOT_FOUND:
+		return 1;
+	default:
+		return 2;
+	}
+}
+
+/* Reads a whole file (or standard input for NULL / "-") into out, capped by out's max. */
+static enum cs_err
+read_all(const char *path, struct cs_buf *out)
+{
+	uint8_t chunk[16384];
+	int fd = (path == NULL || strcmp(path, "-") == 0) ? 0 : open(path, O_RDONLY | O_CLOEXEC);
+	enum cs_err err = CS_OK;
+	ssize_t n;
+
+	if (fd < 0)
+		return CS_ERR_IO;
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			err = CS_ERR_IO;
+			break;
+		}
+		if (n == 0)
+			break;
+		if ((err = cs_buf_append(out, chunk, (size_t)n)) != CS_OK)
+			break;
+	}
+	cs_wipe(chunk, sizeof(chunk));
+	if (fd != 0)
+		close(fd);
+	return err;
+}
+
+/* Writes (p, n) to path, created with mode; refuses to overwrite. */
+static enum cs_err
+write_new(const char *path, const uint8_t *p, size_t n, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	size_t off = 0;
+	ssize_t w;
+
+	if (fd < 0)
+		return errno == EEXIST ? CS_ERR_EXISTS : CS_ERR_IO;
+	while (off < n) {
+		w = write(fd, p + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			close(fd);
+			unlink(path);
+			return CS_ERR_IO;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) != 0 || close(fd) != 0) {
+		unlink(path);
+		return CS_ERR_IO;
+	}
+	return CS_OK;
+}
+
+static int
+cmd_keygen(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	        {"alg", required_argument, NULL, 'a'},
+	        {"out", required_argument, NULL, 'o'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	const char *alg = "ES256", *prefix = "admin";
+	struct cs_key *k = NULL;
+	struct cs_buf priv, pub, path;
+	enum cs_err err;
+	int ch, rc = 2;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		if (ch == 'a')
+			alg = optarg;
+		else if (ch == 'o')
+			prefix = optarg;
+		else {
+			usage(ch == 'h' ? stdout : stderr);
+			return ch == 'h' ? 0 : 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(alg, "ES256") == 0)
+		err = cs_key_generate(CS_KEY_EC_P256, 0, &k);
+	else if (strcmp(alg, "EdDSA") == 0)
+		err = cs_key_generate(CS_KEY_ED25519, 0, &k);
+	else {
+		fprintf(stderr, "custos admin: --alg must be ES256 or EdDSA\n");
+		return 2;
+	}
+	if (err != CS_OK)
+		return fail(err, "keygen", NULL);
+	cs_buf_init(&priv, KEY_FILE_MAX);
+	cs_buf_init(&pub, KEY_FILE_MAX);
+	cs_buf_init(&path, 4096);
+	if ((err = cs_key_to_pem(k, true, &priv)) != CS_OK ||
+	    (err = cs_key_to_pem(k, false, &pub)) != CS_OK) {
+		rc = fail(err, "keygen", NULL);
+		goto out;
+	}
+	if ((err = cs_buf_printf(&path, "%s.key", prefix)) != CS_OK ||
+	    (err = write_new((const char *)path.p, priv.p, priv.len, 0600)) != CS_OK) {
+		rc = fail(err, (const char *)path.p, NULL);
+		goto out;
+	}
+	cs_buf_reset(&path);
+	if ((err = cs_buf_printf(&path, "%s.pub", prefix)) != CS_OK ||
+	    (err = write_new((const char *)path.p, pub.p, pub.len, 0644)) != CS_OK) {
+		rc = fail(err, (const char *)path.p, NULL);
+		goto out;
+	}
+	printf("%s.key (private, 0600) and %s.pub written (%s)\n", prefix, prefix, alg);
+	rc = 0;
+out:
+	cs_buf_fini(&path);
+	cs_buf_fini(&pub);
+	cs_buf_fini(&priv);
+	cs_key_free(k);
+	return rc;
+}
+
+/* Appends "Authorization: Bearer <JWT>" signed with the admin key. */
+static enum cs_err
+bearer(const struct admin *a, struct cs_buf *hdr)
+{
+	struct cs_buf pem;
+	struct cs_key *k = NULL;
+	enum cs_jws_alg alg;
+	json_t *claims = NULL;
+	int64_t now = cs_clock_now();
+	enum cs_err err;
+
+	cs_buf_init(&pem, KEY_FILE_MAX);
+	if ((err = read_all(a->key_file, &pem)) != CS_OK)
+		goto out;
+	if ((err = cs_key_from_pem(pem.p, pem.len, &k)) != CS_OK)
+		goto out;
+	err = CS_ERR_KEY;
+	if (!cs_key_has_private(k) || cs_jws_alg_for_key(k, &alg) != CS_OK ||
+	    (alg != CS_JWS_ES256 && alg != CS_JWS_EDDSA))
+		goto out;
+	err = CS_ERR_NOMEM;
+	claims = json_pack("{s:s, s:I, s:I, s:s}", "iss", "custos-admin", "iat", (json_int_t)now,
+	                   "exp", (json_int_t)(now + ADMIN_TOKEN_TTL), "role", a->role);
+	if (claims == NULL)
+		goto out;
+	if ((err = cs_buf_append_str(hdr, "Authorization: Bearer ")) != CS_OK)
+		goto out;
+	err = cs_jwt_issue(alg, k, claims, NULL, hdr);
+out:
+	json_decref(claims);
+	cs_key_free(k);
+	cs_buf_fini(&pem);
+	return err;
+}
+
+/* Sends one admin request and reports the outcome; a 200 body is printed when print is set. */
+static int
+request(const struct admin *a, const char *method, const char *path, const char *ctype,
+        const struct cs_buf *body, bool print)
+{
+	struct cs_http h;
+	struct cs_http_resp resp;
+	struct cs_buf url, auth, ct;
+	const char *hdrs[3];
+	char detail[CS_RCAR_DETAIL_MAX];
+	size_t nh = 0;
+	enum cs_err err;
+	int rc = 2;
+
+	cs_buf_init(&url, 4096);
+	cs_buf_init(&auth, 8192);
+	cs_buf_init(&ct, 256);
+	cs_http_resp_init(&resp, 0);
+	if ((err = cs_http_init(&h, &a->http)) != CS_OK) {
+		cs_buf_fini(&url);
+		cs_buf_fini(&auth);
+		cs_buf_fini(&ct);
+		return fail(err, "http", NULL);
+	}
+	if ((err = cs_buf_printf(&url, "%s%s", a->kbs, path)) != CS_OK)
+		goto failed;
+	if (a->key_file != NULL) {
+		if ((err = bearer(a, &auth)) != CS_OK) {
+			rc = fail(err, a->key_file, NULL);
+			goto out;
+		}
+		hdrs[nh++] = (const char *)auth.p;
+	}
+	if (ctype != NULL) {
+		if ((err = cs_buf_printf(&ct, "Content-Type: %s", ctype)) != CS_OK)
+			goto failed;
+		hdrs[nh++] = (const char *)ct.p;
+	}
+	hdrs[nh] = NULL;
+	if ((err = cs_http_do(&h, method, (const char *)url.p, hdrs, body ? body->p : NULL,
+	                      body ? body->len : 0, &resp)) != CS_OK)
+		goto failed;
+	if (resp.status >= 200 && resp.status < 300) {
+		if (print && resp.body.len > 0) {
+			fwrite(resp.body.p, 1, resp.body.len, stdout);
+			if (resp.body.p[resp.body.len - 1] != '\n')
+				putchar('\n');
+		}
+		rc = 0;
+		goto out;
+	}
+	cs_http_problem_detail(&resp, detail, sizeof(detail));
+	switch (resp.status) {
+	case 401:
+		err = CS_ERR_UNAUTHENTICATED;
+		break;
+	case 403:
+		err = CS_ERR_DENIED;
+		break;
+	case 404:
+		err = CS_ERR_NOT_FOUND;
+		break;
+	case 413:
+		err = CS_ERR_TOO_LARGE;
+		break;
+	default:
+		err = CS_ERR_PROTOCOL;
+	}
+	fprintf(stderr, "custos admin: %s %s: HTTP %ld\n", method, path, resp.status);
+	rc = fail(err, path, detail);
+	goto out;
+failed:
+	rc = fail(err, path, NULL);
+out:
+	cs_http_fini(&h);
+	cs_http_resp_fini(&resp);
+	cs_buf_fini(&ct);
+	cs_buf_fini(&auth); /* wipes the token */
+	cs_buf_fini(&url);
+	return rc;
+}
+
+/* {"<k1>": v1, "policy": base64url-no-pad(file) ...} as Trustee's policy endpoints expect. */
+static int
+policy_body(const char *file, const char *policy_id, struct cs_buf *body)
+{
+	struct cs_buf raw, enc;
+	json_t *o = NULL;
+	enum cs_err err;
+
+	cs_buf_init(&raw, VALUE_MAX);
+	cs_buf_init(&enc, VALUE_MAX * 2);
+	if ((err = read_all(file, &raw)) != CS_OK || (err = cs_b64url_encode(&enc, raw.p, raw.len)))
+		goto out;
+	err = CS_ERR_NOMEM;
+	if (policy_id != NULL)
+		o = json_pack("{s:s, s:s, s:s}", "policy_id", policy_id, "policy",
+		              (const char *)enc.p, "type", "rego");
+	else
+		o = json_pack("{s:s}", "policy", (const char *)enc.p);
+	if (o != NULL)
+		err = cs_json_dump(body, o);
+out:
+	json_decref(o);
+	cs_buf_fini(&enc);
+	cs_buf_fini(&raw);
+	return err == CS_OK ? 0 : fail(err, file ? file : "stdin", NULL);
+}
+
+int
+cs_cmd_admin(int argc, char **argv)
+{
+	static const struct option lo[] = {
+	        {"kbs", required_argument, NULL, 'k'},
+	        {"key", required_argument, NULL, 'K'},
+	        {"role", required_argument, NULL, 'r'},
+	        {"cacert", required_argument, NULL, 'c'},
+	        {"pin", required_argument, NULL, 'p'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	struct admin a = {0};
+	struct cs_buf body, path;
+	char **args;
+	int nargs, ch, rc = 2;
+	enum cs_err err;
+
+	if (argc >= 2 && strcmp(argv[1], "keygen") == 0)
+		return cmd_keygen(argc - 1, argv + 1);
+	a.kbs = getenv("CUSTOS_KBS_URL") ? getenv("CUSTOS_KBS_URL") : "http://127.0.0.1:8080";
+	a.role = "admin";
+	optind = 1;
+	/* '+': stop at the first command word, so that its own arguments are left alone. */
+	while ((ch = getopt_long(argc, argv, "+h", lo, NULL)) != -1) {
+		switch (ch) {
+		case 'k':
+			a.kbs = optarg;
+			break;
+		case 'K':
+			a.key_file = optarg;
+			break;
+		case 'r':
+			a.role = optarg;
+			break;
+		case 'c':
+			a.http.ca_file = optarg;
+			break;
+		case 'p':
+			a.http.pinned_pubkey = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	args = argv + optind;
+	nargs = argc - optind;
+	if (nargs < 2) {
+		usage(stderr);
+		return 2;
+	}
+	cs_buf_init(&body, VALUE_MAX + 1);
+	cs_buf_init(&path, 4096);
+#define IS(i, s) (strcmp(args[i], (s)) == 0)
+	if (IS(0, "resource") && (IS(1, "put") || IS(1, "delete")) && nargs >= 3) {
+		bool put = IS(1, "put");
+
+		if ((put && nargs > 4) || (!put && nargs != 3))
+			goto usage;
+		if (cs_rcar_check_path(args[2]) != CS_OK) {
+			rc = fail(CS_ERR_PATH, args[2], NULL);
+			goto out;
+		}
+		if ((err = cs_buf_printf(&path, "/kbs/v0/resource/%s", args[2])) != CS_OK)
+			goto usage;
+		if (put) {
+			if ((err = read_all(nargs == 4 ? args[3] : NULL, &body)) != CS_OK) {
+				rc = fail(err, nargs == 4 ? args[3] : "stdin", NULL);
+				goto out;
+			}
+			rc = request(&a, "POST", (const char *)path.p, "application/octet-stream",
+			             &body, false);
+		} else {
+			rc = request(&a, "DELETE", (const char *)path.p, NULL, NULL, false);
+		}
+	} else if (IS(0, "policy") && IS(1, "set") && nargs == 3) {
+		if ((rc = policy_body(args[2], NULL, &body)) == 0)
+			rc = request(&a, "POST", "/kbs/v0/resource-policy", "application/json",
+			             &body, false);
+	} else if (IS(0, "policy") && IS(1, "get") && nargs == 2) {
+		rc = request(&a, "GET", "/kbs/v0/resource-policy", NULL, NULL, true);
+	} else if (IS(0, "attestation-policy") && IS(1, "set") && nargs == 4) {
+		if ((rc = policy_body(args[3], args[2], &body)) == 0)
+			rc = request(&a, "POST", "/kbs/v0/attestation-policy", "application/json",
+			             &body, false);
+	} else if (IS(0, "reference-value") && IS(1, "set") && nargs == 3) {
+		if ((err = read_all(args[2], &body)) != CS_OK) {
+			rc = fail(err, args[2], NULL);
+			goto out;
+		}
+		rc = request(&a, "POST", "/kbs/v0/reference-value", "application/json", &body,
+		             false);
+	} else if (IS(0, "reference-value") && IS(1, "get") && nargs == 3) {
+		if ((err = cs_buf_printf(&path, "/kbs/v0/reference-value/%s", args[2])) != CS_OK)
+			goto usage;
+		rc = request(&a, "GET", (const char *)path.p, NULL, NULL, true);
+	} else {
+		goto usage;
+	}
+#undef IS
+	goto out;
+usage:
+	usage(stderr);
+	rc = 2;
+out:
+	cs_buf_fini(&path);
+	cs_buf_fini(&body);
+	return rc;
+}
