@@ -1,0 +1,7 @@
+#include "t.h"
+int
+main(void)
+{
+	CHECK(1);
+	return t_done();
+}
