@@ -583,10 +583,13 @@ test_audit(void)
 	cs_buf_fini(&b);
 
 	/* Arguments: kinds are a strict grammar, bodies are objects. */
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *obj = json_object();
 	CHECK_ERR(cs_store_audit_append(s, 1, "release", arr, NULL), CS_ERR_INVAL);
-	CHECK_ERR(cs_store_audit_append(s, 1, "re\"lease", json_object(), NULL), CS_ERR_INVAL);
+	CHECK_ERR(cs_store_audit_append(s, 1, "re\"lease", obj, NULL), CS_ERR_INVAL);
+	CHECK_ERR(cs_store_audit_append(s, 1, "", obj, NULL), CS_ERR_INVAL);
+	CHECK_ERR(cs_store_audit_append(s, (int64_t)1 << 53, "release", obj, NULL), CS_ERR_INVAL);
 	json_decref(arr);
+	json_decref(obj);
 	cs_store_free(s);
 
 	/* The database itself refuses UPDATE and DELETE on the log. */
