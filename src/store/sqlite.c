@@ -349,12 +349,6 @@ wend(struct be *b, struct conn *c, enum cs_err err)
 	return err;
 }
 
-static int
-bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
 /* Copies a blob column of exactly n bytes; false if the stored value has another length. */
 static bool
 col_fixed(sqlite3_stmt *st, int i, uint8_t *dst, size_t n)
@@ -387,192 +381,215 @@ col_dup(sqlite3_stmt *st, int i, size_t *n)
 	return d;
 }
 
-/* Reads one integer from a single-row query; the statement is left for done(). */
-static enum cs_err
-step_int(sqlite3_stmt *st, int64_t *v)
+/* ---- statements with parameters ---- */
+
+/* One statement parameter: text (NUL-terminated when n is SIZE_MAX), integer or blob. */
+struct param {
+	enum { P_TEXT, P_INT, P_BLOB } type;
+	const void *p;
+	size_t n;
+	int64_t i;
+};
+
+#define PT(s) ((struct param){P_TEXT, (s), SIZE_MAX, 0})
+#define PTN(s, len) ((struct param){P_TEXT, (s), (len), 0})
+#define PI(v) ((struct param){P_INT, NULL, 0, (int64_t)(v)})
+#define PB(b, len) ((struct param){P_BLOB, (b), (len), 0})
+/* A parameter list: the array and its length, as two arguments. */
+#define PARAMS(...)                                                                                \
+	(const struct param[]){__VA_ARGS__},                                                       \
+	        sizeof((const struct param[]){__VA_ARGS__}) / sizeof(struct param)
+
+/* The cached statement i with ps bound; NULL when it cannot be prepared or bound. */
+static sqlite3_stmt *
+prep(struct conn *c, enum st i, const struct param *ps, size_t n)
 {
-	int rc = sqlite3_step(st);
+	sqlite3_stmt *st = stmt(c, i);
+	int rc = SQLITE_OK;
 
-	if (rc != SQLITE_ROW)
-		return rc == SQLITE_DONE ? CS_ERR_STORE : rc_err(rc);
-	*v = sqlite3_column_int64(st, 0);
-	return CS_OK;
-}
-
-/* ---- resources ---- */
-
-static enum cs_err
-res_put(void *be, const char *path, int64_t created, cs_res_seal_fn seal, void *arg,
-        uint64_t *version)
-{
-	struct be *b = be;
-	struct conn *c;
-	struct cs_res_row row = {0};
-	sqlite3_stmt *st;
-	int64_t maxv = 0;
-	enum cs_err err;
-
-	TRY(acquire(b, &c));
-	err = wbegin(b, c);
-	if (err != CS_OK)
-		goto out;
-	err = CS_ERR_STORE;
-	st = stmt(c, ST_RES_MAXV);
-	if (st == NULL || bind_text(st, 1, path) != SQLITE_OK)
-		goto end;
-	err = step_int(st, &maxv);
-	done(st);
-	if (err != CS_OK)
-		goto end;
-	err = CS_ERR_STORE;
-	if (maxv < 0 || maxv >= INT64_MAX)
-		goto end;
-	row.version = (uint64_t)maxv + 1;
-	row.created = created;
-	err = seal(arg, row.version, &row);
-	if (err != CS_OK)
-		goto end;
-	err = CS_ERR_STORE;
-	st = stmt(c, ST_RES_INS);
 	if (st == NULL)
-		goto end;
-	if (bind_text(st, 1, path) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 2, (int64_t)row.version) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 3, row.created) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 4, row.alg) == SQLITE_OK &&
-	    sqlite3_bind_blob(st, 5, row.iv, sizeof(row.iv), SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_blob(st, 6, row.tag, sizeof(row.tag), SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_blob(st, 7, row.wdek, sizeof(row.wdek), SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_blob64(st, 8, row.ct, row.ct_len, SQLITE_STATIC) == SQLITE_OK) {
-		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? CS_OK : rc_err(rc);
+		return NULL;
+	for (size_t k = 0; k < n && rc == SQLITE_OK; k++) {
+		const struct param *p = &ps[k];
+		int idx = (int)k + 1;
+		if (p->type == P_INT)
+			rc = sqlite3_bind_int64(st, idx, p->i);
+		else if (p->type == P_BLOB)
+			rc = sqlite3_bind_blob64(st, idx, p->p != NULL ? p->p : "", p->n,
+			                         SQLITE_STATIC);
+		else if (p->n == SIZE_MAX)
+			rc = sqlite3_bind_text(st, idx, p->p, -1, SQLITE_STATIC);
+		else
+			rc = sqlite3_bind_text64(st, idx, p->p, p->n, SQLITE_STATIC, SQLITE_UTF8);
 	}
-	done(st);
-end:
-	err = wend(b, c, err);
-	if (err == CS_OK)
-		*version = row.version;
-out:
-	release(b, c);
-	return err;
+	if (rc != SQLITE_OK) {
+		done(st);
+		return NULL;
+	}
+	return st;
 }
 
+/* Steps a statement that returns no rows; the statement is reset. */
 static enum cs_err
-res_get(void *be, const char *path, uint64_t version, struct cs_res_row *row)
+step_done(sqlite3_stmt *st)
 {
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err = CS_ERR_STORE;
 	int rc;
 
-	ENSURE(version <= INT64_MAX, CS_ERR_NOT_FOUND);
-	TRY(acquire(b, &c));
-	st = stmt(c, version == 0 ? ST_RES_LATEST : ST_RES_VER);
-	if (st == NULL || bind_text(st, 1, path) != SQLITE_OK)
-		goto out;
-	if (version != 0 && sqlite3_bind_int64(st, 2, (int64_t)version) != SQLITE_OK)
-		goto out;
+	ENSURE(st != NULL, CS_ERR_STORE);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		err = rc == SQLITE_DONE ? CS_ERR_NOT_FOUND : rc_err(rc);
-		goto out;
+	done(st);
+	if (rc == SQLITE_DONE)
+		return CS_OK;
+	return rc_err(rc) == CS_OK ? CS_ERR_STORE : rc_err(rc);
+}
+
+/* Runs one write statement in its own durable transaction; *changes (may be NULL) gets rows. */
+static enum cs_err
+run_write(struct be *b, enum st i, const struct param *ps, size_t n, int64_t *changes)
+{
+	struct conn *c;
+	enum cs_err err;
+
+	TRY(acquire(b, &c));
+	err = wbegin(b, c);
+	if (err == CS_OK) {
+		err = step_done(prep(c, i, ps, n));
+		if (err == CS_OK && changes != NULL)
+			*changes = sqlite3_changes64(c->db);
+		err = wend(b, c, err);
 	}
-	row->version = (uint64_t)sqlite3_column_int64(st, 0);
-	row->created = sqlite3_column_int64(st, 1);
-	row->alg = (uint32_t)sqlite3_column_int64(st, 2);
-	/* A field of the wrong length is a tampered row: it fails like a bad tag. */
-	err = CS_ERR_DECRYPT;
-	if (!col_fixed(st, 3, row->iv, sizeof(row->iv)) ||
-	    !col_fixed(st, 4, row->tag, sizeof(row->tag)) ||
-	    !col_fixed(st, 5, row->wdek, sizeof(row->wdek)))
-		goto out;
-	err = CS_ERR_NOMEM;
-	row->ct = col_dup(st, 6, &row->ct_len);
-	if (row->ct != NULL)
+	release(b, c);
+	return err;
+}
+
+/* run_write for DELETEs: CS_ERR_NOT_FOUND when no row matched. */
+static enum cs_err
+run_delete(struct be *b, enum st i, const struct param *ps, size_t n)
+{
+	int64_t changes = 0;
+
+	TRY(run_write(b, i, ps, n, &changes));
+	return changes > 0 ? CS_OK : CS_ERR_NOT_FOUND;
+}
+
+/* Reads one row; CS_ERR_NOT_FOUND when there is none; fn decodes it. */
+typedef enum cs_err (*row_fn)(void *arg, sqlite3_stmt *st);
+
+static enum cs_err
+run_row(struct be *b, enum st i, const struct param *ps, size_t n, row_fn fn, void *arg)
+{
+	struct conn *c;
+	sqlite3_stmt *st;
+	enum cs_err err = CS_ERR_STORE;
+	int rc;
+
+	TRY(acquire(b, &c));
+	st = prep(c, i, ps, n);
+	if (st != NULL) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW)
+			err = fn(arg, st);
+		else
+			err = rc == SQLITE_DONE ? CS_ERR_NOT_FOUND : rc_err(rc);
+		done(st);
+	}
+	release(b, c);
+	return err;
+}
+
+/* Collects the first column of every row as text. */
+static enum cs_err
+run_list(struct be *b, enum st i, const struct param *ps, size_t n, struct cs_store_list *out)
+{
+	struct conn *c;
+	sqlite3_stmt *st;
+	enum cs_err err = CS_ERR_STORE;
+	int rc = SQLITE_ERROR;
+
+	TRY(acquire(b, &c));
+	st = prep(c, i, ps, n);
+	if (st != NULL) {
 		err = CS_OK;
-out:
-	done(st);
+		while (err == CS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			const unsigned char *s = sqlite3_column_text(st, 0);
+			int len = sqlite3_column_bytes(st, 0);
+			err = s == NULL || len < 0
+			              ? CS_ERR_NOMEM
+			              : cs_store_list_add(out, (const char *)s, (size_t)len);
+		}
+		if (err == CS_OK && rc != SQLITE_DONE)
+			err = rc_err(rc) == CS_OK ? CS_ERR_STORE : rc_err(rc);
+		done(st);
+	}
 	release(b, c);
-	return err;
-}
-
-static enum cs_err
-versions_query(sqlite3_stmt *st, struct cs_store_version **out, size_t *n)
-{
-	struct cs_store_version *v = NULL, *nv;
-	size_t cnt = 0, cap = 0;
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			cap = cap ? cap * 2 : 8;
-			nv = realloc(v, cap * sizeof(*v));
-			if (nv == NULL) {
-				free(v);
-				return CS_ERR_NOMEM;
-			}
-			v = nv;
-		}
-		v[cnt].version = (uint64_t)sqlite3_column_int64(st, 0);
-		v[cnt].created = sqlite3_column_int64(st, 1);
-		v[cnt].size = (size_t)sqlite3_column_int64(st, 2);
-		cnt++;
-	}
-	if (rc != SQLITE_DONE) {
-		free(v);
-		return rc_err(rc) == CS_OK ? CS_ERR_STORE : rc_err(rc);
-	}
-	if (cnt == 0)
-		return CS_ERR_NOT_FOUND;
-	*out = v;
-	*n = cnt;
-	return CS_OK;
-}
-
-static enum cs_err
-list_query(sqlite3_stmt *st, struct cs_store_list *out)
-{
-	int rc;
-
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *s = sqlite3_column_text(st, 0);
-		int len = sqlite3_column_bytes(st, 0);
-		if (s == NULL || len < 0 || cs_store_list_add(out, (const char *)s, (size_t)len)) {
-			cs_store_list_fini(out);
-			return CS_ERR_NOMEM;
-		}
-	}
-	if (rc != SQLITE_DONE) {
+	if (err != CS_OK)
 		cs_store_list_fini(out);
-		return rc_err(rc) == CS_OK ? CS_ERR_STORE : rc_err(rc);
+	return err;
+}
+
+/* Collects (version, created, size) rows; CS_ERR_NOT_FOUND when there are none. */
+static enum cs_err
+run_versions(struct be *b, enum st i, const struct param *ps, size_t n,
+             struct cs_store_version **out, size_t *cnt)
+{
+	struct conn *c;
+	sqlite3_stmt *st;
+	struct cs_store_version *v = NULL, *nv;
+	size_t k = 0, cap = 0;
+	enum cs_err err = CS_ERR_STORE;
+	int rc = SQLITE_ERROR;
+
+	TRY(acquire(b, &c));
+	st = prep(c, i, ps, n);
+	if (st != NULL) {
+		err = CS_OK;
+		while (err == CS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (k == cap) {
+				cap = cap ? cap * 2 : 8;
+				nv = realloc(v, cap * sizeof(*v));
+				if (nv == NULL) {
+					err = CS_ERR_NOMEM;
+					break;
+				}
+				v = nv;
+			}
+			v[k].version = (uint64_t)sqlite3_column_int64(st, 0);
+			v[k].created = sqlite3_column_int64(st, 1);
+			v[k].size = (size_t)sqlite3_column_int64(st, 2);
+			k++;
+		}
+		if (err == CS_OK && rc != SQLITE_DONE)
+			err = rc_err(rc) == CS_OK ? CS_ERR_STORE : rc_err(rc);
+		done(st);
 	}
+	release(b, c);
+	if (err == CS_OK && k == 0)
+		err = CS_ERR_NOT_FOUND;
+	if (err != CS_OK) {
+		free(v);
+		return err;
+	}
+	*out = v;
+	*cnt = k;
 	return CS_OK;
 }
 
-static enum cs_err
-res_versions(void *be, const char *path, struct cs_store_version **out, size_t *n)
-{
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err = CS_ERR_STORE;
+/* Fills the INSERT's parameters for a new version (at most 8). */
+typedef enum cs_err (*fill_fn)(void *arg, uint64_t version, struct param *ps, size_t *n);
 
-	TRY(acquire(b, &c));
-	st = stmt(c, ST_RES_VERSIONS);
-	if (st != NULL && bind_text(st, 1, path) == SQLITE_OK)
-		err = versions_query(st, out, n);
-	done(st);
-	release(b, c);
-	return err;
-}
-
-/* Runs a write statement with text parameters in its own transaction; NOT_FOUND if no row. */
+/*
+ * Versioned insert in one write transaction: reads MAX(version) with the key parameters, asks
+ * fill for the row of version max + 1, and inserts it.
+ */
 static enum cs_err
-delete_rows(struct be *b, enum st i, const char *p1, const char *p2)
+put_next(struct be *b, enum st maxv_st, const struct param *key, size_t nkey, enum st ins_st,
+         fill_fn fill, void *arg, uint64_t *version)
 {
 	struct conn *c;
+	struct param ins[8];
 	sqlite3_stmt *st;
+	size_t nins = 0;
+	int64_t maxv = -1;
 	enum cs_err err;
 
 	TRY(acquire(b, &c));
@@ -580,83 +597,19 @@ delete_rows(struct be *b, enum st i, const char *p1, const char *p2)
 	if (err != CS_OK)
 		goto out;
 	err = CS_ERR_STORE;
-	st = stmt(c, i);
-	if (st != NULL && bind_text(st, 1, p1) == SQLITE_OK &&
-	    (p2 == NULL || bind_text(st, 2, p2) == SQLITE_OK)) {
+	st = prep(c, maxv_st, key, nkey);
+	if (st != NULL) {
 		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? CS_OK : rc_err(rc);
-		if (err == CS_OK && sqlite3_changes(c->db) == 0)
-			err = CS_ERR_NOT_FOUND;
+		if (rc == SQLITE_ROW)
+			maxv = sqlite3_column_int64(st, 0);
+		else
+			err = rc_err(rc) == CS_OK ? CS_ERR_STORE : rc_err(rc);
+		done(st);
 	}
-	done(st);
-	err = wend(b, c, err);
-out:
-	release(b, c);
-	return err;
-}
-
-static enum cs_err
-res_delete(void *be, const char *path)
-{
-	return delete_rows(be, ST_RES_DEL, path, NULL);
-}
-
-static enum cs_err
-res_list(void *be, const char *prefix, struct cs_store_list *out)
-{
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err = CS_ERR_STORE;
-
-	TRY(acquire(b, &c));
-	st = stmt(c, ST_RES_LIST);
-	if (st != NULL && bind_text(st, 1, prefix) == SQLITE_OK)
-		err = list_query(st, out);
-	done(st);
-	release(b, c);
-	return err;
-}
-
-/* ---- policies ---- */
-
-static enum cs_err
-pol_put(void *be, const char *kind, const char *id, const uint8_t *text, size_t len,
-        int64_t created, uint64_t *version)
-{
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	int64_t maxv = 0;
-	enum cs_err err;
-
-	TRY(acquire(b, &c));
-	err = wbegin(b, c);
-	if (err != CS_OK)
-		goto out;
-	err = CS_ERR_STORE;
-	st = stmt(c, ST_POL_MAXV);
-	if (st == NULL || bind_text(st, 1, kind) != SQLITE_OK || bind_text(st, 2, id) != SQLITE_OK)
-		goto end;
-	err = step_int(st, &maxv);
-	done(st);
-	if (err != CS_OK)
-		goto end;
-	err = CS_ERR_STORE;
-	if (maxv < 0 || maxv >= INT64_MAX)
-		goto end;
-	st = stmt(c, ST_POL_INS);
-	if (st == NULL)
-		goto end;
-	if (bind_text(st, 1, kind) == SQLITE_OK && bind_text(st, 2, id) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 3, maxv + 1) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 4, created) == SQLITE_OK &&
-	    sqlite3_bind_blob64(st, 5, text, len, SQLITE_STATIC) == SQLITE_OK) {
-		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? CS_OK : rc_err(rc);
-	}
-	done(st);
-end:
+	if (maxv >= 0 && maxv < INT64_MAX)
+		err = fill(arg, (uint64_t)maxv + 1, ins, &nins);
+	if (err == CS_OK)
+		err = step_done(prep(c, ins_st, ins, nins));
 	err = wend(b, c, err);
 	if (err == CS_OK)
 		*version = (uint64_t)maxv + 1;
@@ -665,81 +618,171 @@ out:
 	return err;
 }
 
-static enum cs_err
-pol_get(void *be, const char *kind, const char *id, uint64_t version, struct cs_store_policy *out)
-{
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err = CS_ERR_STORE;
-	int rc;
+/* ---- resources ---- */
 
+struct res_fill {
+	const char *path;
+	int64_t created;
+	cs_res_seal_fn seal;
+	void *arg;
+	struct cs_res_row row;
+};
+
+static enum cs_err
+res_fill(void *arg, uint64_t version, struct param *ps, size_t *n)
+{
+	struct res_fill *f = arg;
+	struct cs_res_row *r = &f->row;
+
+	r->version = version;
+	r->created = f->created;
+	TRY(f->seal(f->arg, version, r));
+	ps[0] = PT(f->path);
+	ps[1] = PI(version);
+	ps[2] = PI(r->created);
+	ps[3] = PI(r->alg);
+	ps[4] = PB(r->iv, sizeof(r->iv));
+	ps[5] = PB(r->tag, sizeof(r->tag));
+	ps[6] = PB(r->wdek, sizeof(r->wdek));
+	ps[7] = PB(r->ct, r->ct_len);
+	*n = 8;
+	return CS_OK;
+}
+
+static enum cs_err
+res_put(void *be, const char *path, int64_t created, cs_res_seal_fn seal, void *arg,
+        uint64_t *version)
+{
+	struct res_fill f = {path, created, seal, arg, {0}};
+
+	return put_next(be, ST_RES_MAXV, PARAMS(PT(path)), ST_RES_INS, res_fill, &f, version);
+}
+
+static enum cs_err
+res_row(void *arg, sqlite3_stmt *st)
+{
+	struct cs_res_row *row = arg;
+
+	row->version = (uint64_t)sqlite3_column_int64(st, 0);
+	row->created = sqlite3_column_int64(st, 1);
+	row->alg = (uint32_t)sqlite3_column_int64(st, 2);
+	/* A field of the wrong length is a tampered row: it fails like a bad tag. */
+	if (!col_fixed(st, 3, row->iv, sizeof(row->iv)) ||
+	    !col_fixed(st, 4, row->tag, sizeof(row->tag)) ||
+	    !col_fixed(st, 5, row->wdek, sizeof(row->wdek)))
+		return CS_ERR_DECRYPT;
+	row->ct = col_dup(st, 6, &row->ct_len);
+	return row->ct != NULL ? CS_OK : CS_ERR_NOMEM;
+}
+
+static enum cs_err
+res_get(void *be, const char *path, uint64_t version, struct cs_res_row *row)
+{
 	ENSURE(version <= INT64_MAX, CS_ERR_NOT_FOUND);
-	TRY(acquire(b, &c));
-	st = stmt(c, version == 0 ? ST_POL_LATEST : ST_POL_VER);
-	if (st == NULL || bind_text(st, 1, kind) != SQLITE_OK || bind_text(st, 2, id) != SQLITE_OK)
-		goto out;
-	if (version != 0 && sqlite3_bind_int64(st, 3, (int64_t)version) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		err = rc == SQLITE_DONE ? CS_ERR_NOT_FOUND : rc_err(rc);
-		goto out;
-	}
+	if (version == 0)
+		return run_row(be, ST_RES_LATEST, PARAMS(PT(path)), res_row, row);
+	return run_row(be, ST_RES_VER, PARAMS(PT(path), PI(version)), res_row, row);
+}
+
+static enum cs_err
+res_versions(void *be, const char *path, struct cs_store_version **out, size_t *n)
+{
+	return run_versions(be, ST_RES_VERSIONS, PARAMS(PT(path)), out, n);
+}
+
+static enum cs_err
+res_delete(void *be, const char *path)
+{
+	return run_delete(be, ST_RES_DEL, PARAMS(PT(path)));
+}
+
+static enum cs_err
+res_list(void *be, const char *prefix, struct cs_store_list *out)
+{
+	return run_list(be, ST_RES_LIST, PARAMS(PT(prefix)), out);
+}
+
+/* ---- policies ---- */
+
+struct pol_fill {
+	const char *kind, *id;
+	const uint8_t *text;
+	size_t len;
+	int64_t created;
+};
+
+static enum cs_err
+pol_fill(void *arg, uint64_t version, struct param *ps, size_t *n)
+{
+	struct pol_fill *f = arg;
+
+	ps[0] = PT(f->kind);
+	ps[1] = PT(f->id);
+	ps[2] = PI(version);
+	ps[3] = PI(f->created);
+	ps[4] = PB(f->text, f->len);
+	*n = 5;
+	return CS_OK;
+}
+
+static enum cs_err
+pol_put(void *be, const char *kind, const char *id, const uint8_t *text, size_t len,
+        int64_t created, uint64_t *version)
+{
+	struct pol_fill f = {kind, id, text, len, created};
+
+	return put_next(be, ST_POL_MAXV, PARAMS(PT(kind), PT(id)), ST_POL_INS, pol_fill, &f,
+	                version);
+}
+
+static enum cs_err
+pol_row(void *arg, sqlite3_stmt *st)
+{
+	struct cs_store_policy *out = arg;
+
 	out->version = (uint64_t)sqlite3_column_int64(st, 0);
 	out->created = sqlite3_column_int64(st, 1);
 	out->text = col_dup(st, 2, &out->text_len);
-	out->kind = strdup(kind);
-	out->id = strdup(id);
-	err = CS_OK;
-	if (out->text == NULL || out->kind == NULL || out->id == NULL) {
-		cs_store_policy_fini(out);
-		err = CS_ERR_NOMEM;
+	return out->text != NULL ? CS_OK : CS_ERR_NOMEM;
+}
+
+static enum cs_err
+pol_get(void *be, const char *kind, const char *id, uint64_t version, struct cs_store_policy *out)
+{
+	enum cs_err err;
+
+	ENSURE(version <= INT64_MAX, CS_ERR_NOT_FOUND);
+	if (version == 0)
+		err = run_row(be, ST_POL_LATEST, PARAMS(PT(kind), PT(id)), pol_row, out);
+	else
+		err = run_row(be, ST_POL_VER, PARAMS(PT(kind), PT(id), PI(version)), pol_row, out);
+	if (err == CS_OK) {
+		out->kind = strdup(kind);
+		out->id = strdup(id);
+		if (out->kind == NULL || out->id == NULL)
+			err = CS_ERR_NOMEM;
 	}
-out:
-	done(st);
-	release(b, c);
+	if (err != CS_OK)
+		cs_store_policy_fini(out);
 	return err;
 }
 
 static enum cs_err
 pol_list(void *be, const char *kind, struct cs_store_list *out)
 {
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err = CS_ERR_STORE;
-
-	TRY(acquire(b, &c));
-	st = stmt(c, ST_POL_LIST);
-	if (st != NULL && bind_text(st, 1, kind) == SQLITE_OK)
-		err = list_query(st, out);
-	done(st);
-	release(b, c);
-	return err;
+	return run_list(be, ST_POL_LIST, PARAMS(PT(kind)), out);
 }
 
 static enum cs_err
 pol_versions(void *be, const char *kind, const char *id, struct cs_store_version **out, size_t *n)
 {
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err = CS_ERR_STORE;
-
-	TRY(acquire(b, &c));
-	st = stmt(c, ST_POL_VERSIONS);
-	if (st != NULL && bind_text(st, 1, kind) == SQLITE_OK && bind_text(st, 2, id) == SQLITE_OK)
-		err = versions_query(st, out, n);
-	done(st);
-	release(b, c);
-	return err;
+	return run_versions(be, ST_POL_VERSIONS, PARAMS(PT(kind), PT(id)), out, n);
 }
 
 static enum cs_err
 pol_delete(void *be, const char *kind, const char *id)
 {
-	return delete_rows(be, ST_POL_DEL, kind, id);
+	return run_delete(be, ST_POL_DEL, PARAMS(PT(kind), PT(id)));
 }
 
 /* ---- reference values ---- */
@@ -748,83 +791,45 @@ static enum cs_err
 rv_put(void *be, const char *name, const uint8_t *json, size_t len, int64_t expires,
        int64_t updated)
 {
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err;
+	return run_write(be, ST_RV_PUT, PARAMS(PT(name), PTN(json, len), PI(expires), PI(updated)),
+	                 NULL);
+}
 
-	TRY(acquire(b, &c));
-	err = wbegin(b, c);
-	if (err != CS_OK)
-		goto out;
-	err = CS_ERR_STORE;
-	st = stmt(c, ST_RV_PUT);
-	if (st != NULL && bind_text(st, 1, name) == SQLITE_OK &&
-	    sqlite3_bind_text64(st, 2, (const char *)json, len, SQLITE_STATIC, SQLITE_UTF8) ==
-	            SQLITE_OK &&
-	    sqlite3_bind_int64(st, 3, expires) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 4, updated) == SQLITE_OK) {
-		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? CS_OK : rc_err(rc);
-	}
-	done(st);
-	err = wend(b, c, err);
-out:
-	release(b, c);
-	return err;
+struct rv_out {
+	struct cs_buf *out;
+	int64_t *expires;
+};
+
+static enum cs_err
+rv_row(void *arg, sqlite3_stmt *st)
+{
+	struct rv_out *o = arg;
+	const void *p = sqlite3_column_blob(st, 0);
+	int len = sqlite3_column_bytes(st, 0);
+
+	*o->expires = sqlite3_column_int64(st, 1);
+	ENSURE(len >= 0 && (p != NULL || len == 0), CS_ERR_STORE);
+	return cs_buf_append(o->out, p, (size_t)len);
 }
 
 static enum cs_err
 rv_get(void *be, const char *name, struct cs_buf *out, int64_t *expires)
 {
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err = CS_ERR_STORE;
-	int rc;
+	struct rv_out o = {out, expires};
 
-	TRY(acquire(b, &c));
-	st = stmt(c, ST_RV_GET);
-	if (st == NULL || bind_text(st, 1, name) != SQLITE_OK)
-		goto out;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		err = rc == SQLITE_DONE ? CS_ERR_NOT_FOUND : rc_err(rc);
-		goto out;
-	}
-	{
-		const void *p = sqlite3_column_blob(st, 0);
-		int len = sqlite3_column_bytes(st, 0);
-		*expires = sqlite3_column_int64(st, 1);
-		err = len < 0 ? CS_ERR_STORE : cs_buf_append(out, p, (size_t)len);
-	}
-out:
-	done(st);
-	release(b, c);
-	return err;
+	return run_row(be, ST_RV_GET, PARAMS(PT(name)), rv_row, &o);
 }
 
 static enum cs_err
 rv_list(void *be, int64_t now, struct cs_store_list *out)
 {
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err = CS_ERR_STORE;
-
-	TRY(acquire(b, &c));
-	st = stmt(c, ST_RV_LIST);
-	if (st != NULL && sqlite3_bind_int64(st, 1, now) == SQLITE_OK)
-		err = list_query(st, out);
-	done(st);
-	release(b, c);
-	return err;
+	return run_list(be, ST_RV_LIST, PARAMS(PI(now)), out);
 }
 
 static enum cs_err
 rv_delete(void *be, const char *name)
 {
-	return delete_rows(be, ST_RV_DEL, name, NULL);
+	return run_delete(be, ST_RV_DEL, PARAMS(PT(name)));
 }
 
 /* ---- nonces ---- */
@@ -832,54 +837,18 @@ rv_delete(void *be, const char *name)
 static enum cs_err
 nonce_record(void *be, const uint8_t *digest, size_t len, int64_t expires)
 {
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err;
-
-	TRY(acquire(b, &c));
-	err = wbegin(b, c);
-	if (err != CS_OK)
-		goto out;
-	err = CS_ERR_STORE;
-	st = stmt(c, ST_NONCE_INS);
-	if (st != NULL && sqlite3_bind_blob(st, 1, digest, (int)len, SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 2, expires) == SQLITE_OK) {
-		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? CS_OK : rc_err(rc); /* a duplicate: CS_ERR_EXISTS */
-	}
-	done(st);
-	err = wend(b, c, err);
-out:
-	release(b, c);
-	return err;
+	/* The primary key makes a second insert fail: CS_ERR_EXISTS. */
+	return run_write(be, ST_NONCE_INS, PARAMS(PB(digest, len), PI(expires)), NULL);
 }
 
 static enum cs_err
 nonce_purge(void *be, int64_t now, uint64_t *purged)
 {
-	struct be *b = be;
-	struct conn *c;
-	sqlite3_stmt *st;
-	enum cs_err err;
+	int64_t n = 0;
 
-	TRY(acquire(b, &c));
-	err = wbegin(b, c);
-	if (err != CS_OK)
-		goto out;
-	err = CS_ERR_STORE;
-	st = stmt(c, ST_NONCE_PURGE);
-	if (st != NULL && sqlite3_bind_int64(st, 1, now) == SQLITE_OK) {
-		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? CS_OK : rc_err(rc);
-		if (err == CS_OK)
-			*purged = (uint64_t)sqlite3_changes64(c->db);
-	}
-	done(st);
-	err = wend(b, c, err);
-out:
-	release(b, c);
-	return err;
+	TRY(run_write(be, ST_NONCE_PURGE, PARAMS(PI(now)), &n));
+	*purged = n > 0 ? (uint64_t)n : 0;
+	return CS_OK;
 }
 
 /* ---- audit ---- */
@@ -921,7 +890,6 @@ audit_append(void *be, int64_t time, const char *kind, const char *body, size_t 
 {
 	struct be *b = be;
 	struct conn *c;
-	sqlite3_stmt *st;
 	uint64_t head = 0;
 	uint8_t prev[CS_STORE_HASH_LEN], h[CS_STORE_HASH_LEN], mac[CS_STORE_HASH_LEN];
 	enum cs_err err;
@@ -935,27 +903,12 @@ audit_append(void *be, int64_t time, const char *kind, const char *body, size_t 
 		err = head < INT64_MAX ? chain(arg, head + 1, prev, h, mac) : CS_ERR_STORE;
 	if (err != CS_OK)
 		goto end;
-	err = CS_ERR_STORE;
-	st = stmt(c, ST_AUD_INS);
-	if (st != NULL && sqlite3_bind_int64(st, 1, (int64_t)head + 1) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 2, time) == SQLITE_OK && bind_text(st, 3, kind) == SQLITE_OK &&
-	    sqlite3_bind_text64(st, 4, body, body_len, SQLITE_STATIC, SQLITE_UTF8) == SQLITE_OK &&
-	    sqlite3_bind_blob(st, 5, h, sizeof(h), SQLITE_STATIC) == SQLITE_OK) {
-		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? CS_OK : rc_err(rc);
-	}
-	done(st);
-	if (err != CS_OK)
-		goto end;
-	err = CS_ERR_STORE;
-	st = stmt(c, ST_AUD_HEAD_SET);
-	if (st != NULL && sqlite3_bind_int64(st, 1, (int64_t)head + 1) == SQLITE_OK &&
-	    sqlite3_bind_blob(st, 2, h, sizeof(h), SQLITE_STATIC) == SQLITE_OK &&
-	    sqlite3_bind_blob(st, 3, mac, sizeof(mac), SQLITE_STATIC) == SQLITE_OK) {
-		int rc = sqlite3_step(st);
-		err = rc == SQLITE_DONE ? CS_OK : rc_err(rc);
-	}
-	done(st);
+	err = step_done(prep(
+	        c, ST_AUD_INS,
+	        PARAMS(PI(head + 1), PI(time), PT(kind), PTN(body, body_len), PB(h, sizeof(h)))));
+	if (err == CS_OK)
+		err = step_done(prep(c, ST_AUD_HEAD_SET,
+		                     PARAMS(PI(head + 1), PB(h, sizeof(h)), PB(mac, sizeof(mac)))));
 end:
 	err = wend(b, c, err);
 	if (err == CS_OK)
@@ -987,7 +940,7 @@ audit_iter(void *be, uint64_t from, uint64_t to, cs_audit_row_fn fn, void *arg, 
 	struct conn *c;
 	sqlite3_stmt *st;
 	enum cs_err err;
-	int rc;
+	int rc = SQLITE_ERROR;
 
 	ENSURE(from <= INT64_MAX && to <= INT64_MAX, CS_ERR_INVAL);
 	TRY(acquire(b, &c));
@@ -995,12 +948,9 @@ audit_iter(void *be, uint64_t from, uint64_t to, cs_audit_row_fn fn, void *arg, 
 	if (err != CS_OK)
 		goto out;
 	err = CS_ERR_STORE;
-	st = stmt(c, ST_AUD_ITER);
-	if (st == NULL || sqlite3_bind_int64(st, 1, (int64_t)from) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, (int64_t)to) != SQLITE_OK) {
-		done(st);
+	st = prep(c, ST_AUD_ITER, PARAMS(PI(from), PI(to)));
+	if (st == NULL)
 		goto end;
-	}
 	err = CS_OK;
 	while (err == CS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct cs_audit_row r;
