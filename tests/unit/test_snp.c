@@ -7,9 +7,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "base/b64.h"
+#include "base/clock.h"
+#include "crypto/hash.h"
+#include "crypto/x509.h"
 #include "t.h"
+#include "tee/snp/evidence.h"
 #include "tee/snp/format.h"
+#include "tee/snp/sim.h"
+#include "tee/snp/verify.h"
 
 /* One real report with what SOURCES.md says about it. */
 struct fx_report {
@@ -357,6 +365,450 @@ test_certtable(void)
 	CHECK_ERR(cs_snp_certtable_find(t, 80, cs_snp_guid_vcek, &c, &n), CS_ERR_LENGTH);
 }
 
+/* ---- verifier on real reports ---- */
+
+static int64_t
+at_time(const char *s)
+{
+	int64_t t = 0;
+
+	if (cs_time_parse_rfc3339(s, strlen(s), &t) != CS_OK)
+		abort();
+	return t;
+}
+
+static enum cs_err
+verify_fx(struct cs_snp_trust *t, const uint8_t *rep, size_t n, const uint8_t *vek, size_t vlen,
+          const char *at, struct cs_snp_verified *v)
+{
+	struct cs_snp_verify_opts o = {.at = at_time(at)};
+
+	return cs_snp_verify(t, rep, n, vek, vlen, &o, v);
+}
+
+static void
+test_builtin_roots(void)
+{
+	static const char *fps[] = {
+	        "67d303bd3905fd38db8b20e0793699870e7fa612eaad5dec358293fd8c0bac1b",
+	        "69d063b45344d26a2e94e1f4210de49ef555308287d4c174445c95639a540bcd",
+	        "c5e081f59b7efab1fe2f8b505e159704e72f29cab7ef7cf628a05a42439082f5",
+	        "5464738c1546aed5f2cecf1dc98c5c960a92e8913238a61711bc90ec6e828521",
+	        "4c6598d19c18719c5dfd4a7d335f674e5bfe1d8f800cea2cf270c10d103db2f1",
+	        "197e610743a917d6b9bb982a5a9226ccc0a15b611be0619e626aca9151457372",
+	        "5b77ef5fe7a7a004fd9032668fba9d0fda22f88c4442069a479636a6ae3b3185",
+	        "1f084161a44bb6d93778a904877d4819cafa5d05ef4193b2ded9dd9c73dd3f6a",
+	        "104e10a8bd060a3c20a434261a57d0588fd65a88915b4f65b08bdecaf8df1a3c",
+	};
+	const enum cs_snp_product prods[] = {CS_SNP_MILAN, CS_SNP_GENOA, CS_SNP_TURIN};
+	struct cs_snp_trust *t = NULL;
+
+	for (size_t i = 0; i < 3; i++) {
+		const char *pem = cs_snp_builtin_roots(prods[i]);
+		struct cs_x509_set *set = NULL;
+
+		CHECK(pem != NULL);
+		CHECK_OK(cs_x509_set_from_pem((const uint8_t *)pem, strlen(pem), &set));
+		CHECK(set != NULL && cs_x509_set_len(set) == 3);
+		for (size_t j = 0; set != NULL && j < 3; j++) {
+			uint8_t fp[32], want[32];
+
+			CHECK_OK(cs_x509_fingerprint(cs_x509_set_get(set, j), fp));
+			CHECK_OK(cs_hex_decode_fixed(want, 32, fps[3 * i + j], 64));
+			CHECK_MEM(fp, want, 32);
+		}
+		cs_x509_set_free(set);
+	}
+	CHECK(cs_snp_builtin_roots(CS_SNP_PRODUCT_UNKNOWN) == NULL);
+	CHECK_OK(cs_snp_trust_new(NULL, &t));
+	cs_snp_trust_free(t);
+	CHECK_ERR(cs_snp_trust_new("/nonexistent-custos-roots", &t), CS_ERR_CONFIG);
+}
+
+static void
+test_verify_fixtures(void)
+{
+	struct cs_snp_trust *t = NULL;
+
+	if (!have_fixtures()) {
+		fx_skipped += (int)FX_COUNT;
+		return;
+	}
+	CHECK_OK(cs_snp_trust_new(NULL, &t));
+	for (size_t i = 0; i < FX_COUNT; i++) {
+		const struct fx_report *f = &fx_reports[i];
+		struct cs_snp_verified v;
+		size_t n, vn = 0;
+		uint8_t *p = fx_read(f->report, &n), *vek = f->vek ? fx_read(f->vek, &vn) : NULL;
+		json_t *claims = NULL;
+
+		CHECK(p != NULL && (f->vek == NULL || vek != NULL));
+		if (f->vek == NULL) {
+			/* No VEK shipped (LIT): collateral is missing, said so precisely. */
+			CHECK_ERR(verify_fx(t, p, n, NULL, 0, f->at, &v), CS_ERR_COLLATERAL);
+			free(p);
+			continue;
+		}
+		if (p == NULL || vek == NULL) {
+			free(p);
+			free(vek);
+			continue;
+		}
+		CHECK_ERR(verify_fx(t, p, n, vek, vn, f->at, &v), CS_OK);
+		CHECK(v.product == f->product);
+		CHECK(v.signer == f->signer);
+		CHECK(v.report.vmpl == f->vmpl);
+		if (f->signer == CS_SNP_SIGNER_VLEK)
+			CHECK(v.vek.hwid_len == 0 && v.vek.csp_id[0] != '\0');
+		else
+			CHECK(v.vek.hwid_len == (f->product == CS_SNP_TURIN ? 8u : 64u));
+		/* A second time: from the cache, same verdict. */
+		CHECK_ERR(verify_fx(t, p, n, vek, vn, f->at, &v), CS_OK);
+		CHECK_OK(cs_snp_claims(&v, &claims));
+		/* go-sev-guest's sample was taken from a debug guest (policy 0xb0000). */
+		CHECK_STR(json_string_value(json_object_get(claims, "policy_debug_allowed")),
+		          strstr(f->report, "gosevguest") != NULL ? "true" : "false");
+		CHECK_STR(json_string_value(json_object_get(claims, "product")),
+		          cs_snp_product_name(f->product));
+		json_decref(claims);
+		/* Long before the VEK existed, and long after. */
+		CHECK_ERR(verify_fx(t, p, n, vek, vn, "2019-01-01T00:00:00Z", &v),
+		          CS_ERR_NOT_YET_VALID);
+		CHECK_ERR(verify_fx(t, p, n, vek, vn, "2060-01-01T00:00:00Z", &v), CS_ERR_EXPIRED);
+		free(p);
+		free(vek);
+	}
+	cs_snp_trust_free(t);
+}
+
+/* The Milan v2 VCEK report and its VCEK; false (and a skip) without fixtures. */
+static bool
+milan_pair(uint8_t **rep, size_t *n, uint8_t **vek, size_t *vn)
+{
+	*rep = fx_read("snp/trustee/test-report.bin", n);
+	*vek = fx_read("snp/trustee/test-vcek.der", vn);
+	if (*rep == NULL || *vek == NULL) {
+		free(*rep);
+		free(*vek);
+		fx_skipped++;
+		return false;
+	}
+	return true;
+}
+
+static void
+test_verify_negatives(void)
+{
+	struct cs_snp_trust *t = NULL, *wrong = NULL;
+	struct cs_snp_verified v;
+	uint8_t *rep, *vek, *bad, m[CS_SNP_REPORT_LEN + 1], rd[64] = {0};
+	size_t n, vn, bn;
+	const char *at = "2026-11-30T00:00:00Z";
+	struct cs_snp_verify_opts o = {.at = at_time(at)};
+	const char *genoa = cs_snp_builtin_roots(CS_SNP_GENOA);
+	struct cs_snp_vek_info info;
+
+	if (!milan_pair(&rep, &n, &vek, &vn))
+		return;
+	CHECK_OK(cs_snp_trust_new(NULL, &t));
+
+	/* A flipped bit in every byte of the report: signed range, signature, reserved. */
+	for (size_t i = 0; i < CS_SNP_REPORT_LEN; i++) {
+		memcpy(m, rep, CS_SNP_REPORT_LEN);
+		m[i] ^= (uint8_t)(1u << (i % 8));
+		if (cs_snp_verify(t, m, CS_SNP_REPORT_LEN, vek, vn, &o, &v) == CS_OK) {
+			CHECK(!"a mutated report verified");
+			fprintf(stderr, "  byte 0x%zx\n", i);
+		}
+	}
+	/* Precise errors for a flip in REPORT_DATA and in the signature. */
+	memcpy(m, rep, CS_SNP_REPORT_LEN);
+	m[0x50] ^= 1;
+	CHECK_ERR(cs_snp_verify(t, m, CS_SNP_REPORT_LEN, vek, vn, &o, &v), CS_ERR_SIGNATURE);
+	memcpy(m, rep, CS_SNP_REPORT_LEN);
+	m[0x2A0] ^= 1;
+	CHECK_ERR(cs_snp_verify(t, m, CS_SNP_REPORT_LEN, vek, vn, &o, &v), CS_ERR_SIGNATURE);
+	/* Truncation and extension by one byte. */
+	memcpy(m, rep, CS_SNP_REPORT_LEN);
+	m[CS_SNP_REPORT_LEN] = 0;
+	CHECK_ERR(cs_snp_verify(t, m, CS_SNP_REPORT_LEN - 1, vek, vn, &o, &v), CS_ERR_TRUNCATED);
+	CHECK_ERR(cs_snp_verify(t, m, CS_SNP_REPORT_LEN + 1, vek, vn, &o, &v), CS_ERR_TRAILING);
+
+	/* The tampered VCEKs: both hwID encodings parse, neither chains. */
+	static const char *invalid[] = {"snp/trustee/test-vcek-invalid-legacy.der",
+	                                "snp/trustee/test-vcek-invalid-new.der"};
+	for (size_t i = 0; i < 2; i++) {
+		bad = fx_read(invalid[i], &bn);
+		CHECK(bad != NULL);
+		if (bad == NULL)
+			continue;
+		CHECK_OK(cs_snp_vek_info_read(bad, bn, &info));
+		CHECK(info.hwid_len == 64 && info.hwid[0] == 0x00 && info.hwid[63] == 0x3f);
+		CHECK_ERR(cs_snp_verify(t, rep, n, bad, bn, &o, &v), CS_ERR_CERT);
+		free(bad);
+	}
+	/* A VCEK of another chip with the same TCB (virtee's Milan report was signed by it). */
+	bad = fx_read("snp/virtee-sev/vcek_milan.der", &bn);
+	if (bad != NULL) {
+		CHECK_ERR(cs_snp_verify(t, rep, n, bad, bn, &o, &v), CS_ERR_SIGNATURE);
+		free(bad);
+	}
+	/* The VLEK of another report in place of this report's VCEK. */
+	bad = fx_read("snp/trustee/test-vlek.der", &bn);
+	if (bad != NULL) {
+		CHECK(cs_snp_verify(t, rep, n, bad, bn, &o, &v) != CS_OK);
+		free(bad);
+	}
+	/* Wrong product roots: Genoa's chain pinned as Milan's. */
+	CHECK_OK(cs_snp_trust_new(NULL, &wrong));
+	CHECK_OK(cs_snp_trust_set(wrong, CS_SNP_MILAN, (const uint8_t *)genoa, strlen(genoa)));
+	CHECK_ERR(cs_snp_verify(wrong, rep, n, vek, vn, &o, &v), CS_ERR_CERT);
+	cs_snp_trust_free(wrong);
+	/* report_data and host_data bindings. */
+	o.report_data = rd;
+	CHECK_ERR(cs_snp_verify(t, rep, n, vek, vn, &o, &v), CS_ERR_BINDING);
+	o.report_data = rep + 0x50;
+	CHECK_OK(cs_snp_verify(t, rep, n, vek, vn, &o, &v));
+	o.host_data = rd;
+	o.host_data_len = 32;
+	rd[0] = 1;
+	CHECK_ERR(cs_snp_verify(t, rep, n, vek, vn, &o, &v), CS_ERR_BINDING);
+	o.host_data = rep + 0xC0;
+	CHECK_OK(cs_snp_verify(t, rep, n, vek, vn, &o, &v));
+	/* An unsigned report and a missing VEK. */
+	memcpy(m, rep, CS_SNP_REPORT_LEN);
+	m[0x48] = 7 << 2;
+	CHECK_ERR(cs_snp_verify(t, m, CS_SNP_REPORT_LEN, vek, vn, &o, &v), CS_ERR_UNSUPPORTED);
+	CHECK_ERR(cs_snp_verify(t, rep, n, NULL, 0, &o, &v), CS_ERR_COLLATERAL);
+	cs_snp_trust_free(t);
+	free(rep);
+	free(vek);
+}
+
+/* teekit's GCP report binds SHA-512(nonce || X25519 key) in REPORT_DATA. */
+static void
+test_verify_binding_vector(void)
+{
+	struct cs_snp_trust *t = NULL;
+	struct cs_snp_verified v;
+	uint8_t *rep, *vek, in[64], rd[64];
+	size_t n, vn;
+	struct cs_snp_verify_opts o = {.at = at_time("2026-11-30T00:00:00Z"), .report_data = rd};
+
+	rep = fx_read("snp/teekit/sev-gcp-x25519-bound.bin", &n);
+	vek = fx_read("snp/teekit/sev-gcp-x25519-vcek.pem", &vn);
+	if (rep == NULL || vek == NULL) {
+		free(rep);
+		free(vek);
+		fx_skipped++;
+		return;
+	}
+	CHECK_OK(cs_hex_decode_fixed(
+	        in, 32, "df82306ff38a9da023854af947d02a878cfab1b40a793823ff41dc51213b96aa", 64));
+	CHECK_OK(cs_hex_decode_fixed(
+	        in + 32, 32, "03a8107030fabeac06b0df4ef865763918b5e2a9fa030e20025a4315dab4b2a6",
+	        64));
+	CHECK_OK(cs_hash(CS_SHA512, in, 64, rd));
+	CHECK_OK(cs_snp_trust_new(NULL, &t));
+	CHECK_OK(cs_snp_verify(t, rep, n, vek, vn, &o, &v));
+	rd[63] ^= 1;
+	CHECK_ERR(cs_snp_verify(t, rep, n, vek, vn, &o, &v), CS_ERR_BINDING);
+	cs_snp_trust_free(t);
+	free(rep);
+	free(vek);
+}
+
+/* Trustee's e2e evidence JSON: rebuilt byte-exact (the signature verifies), and round-trips. */
+static void
+test_evidence_json(void)
+{
+	struct cs_snp_trust *t = NULL;
+	struct cs_snp_verified v;
+	struct cs_buf vek, vek2;
+	uint8_t rep[CS_SNP_REPORT_LEN], rep2[CS_SNP_REPORT_LEN], *raw, *j;
+	size_t rn, jn;
+	json_t *ev = NULL, *ev2 = NULL;
+	struct cs_snp_verify_opts o = {.at = at_time("2026-11-30T00:00:00Z")};
+
+	j = fx_read("trustee/snp-evidence-e2e.json", &jn);
+	raw = fx_read("snp/trustee/e2e-evidence-genoa-report.bin", &rn);
+	if (j == NULL || raw == NULL) {
+		free(j);
+		free(raw);
+		fx_skipped++;
+		return;
+	}
+	cs_buf_init(&vek, 1 << 16);
+	cs_buf_init(&vek2, 1 << 16);
+	ev = json_loadb((const char *)j, jn, 0, NULL);
+	CHECK(ev != NULL);
+	CHECK_OK(cs_snp_evidence_parse(ev, rep, &vek));
+	CHECK(rn == CS_SNP_REPORT_LEN);
+	CHECK_MEM(rep, raw, CS_SNP_REPORT_LEN);
+	CHECK(vek.len == 1347);
+	CHECK_OK(cs_snp_trust_new(NULL, &t));
+	CHECK_OK(cs_snp_verify(t, rep, sizeof(rep), vek.p, vek.len, &o, &v));
+	CHECK(v.product == CS_SNP_GENOA);
+	CHECK_OK(cs_snp_evidence_build(rep, sizeof(rep), vek.p, vek.len, &ev2));
+	CHECK_OK(cs_snp_evidence_parse(ev2, rep2, &vek2));
+	CHECK_MEM(rep2, rep, CS_SNP_REPORT_LEN);
+	CHECK(vek2.len == vek.len);
+	/* A wrong-typed member and a missing one. */
+	json_object_set_new(json_object_get(ev, "attestation_report"), "vmpl", json_string("0"));
+	CHECK_ERR(cs_snp_evidence_parse(ev, rep, &vek), CS_ERR_JSON_FIELD);
+	json_object_del(json_object_get(ev, "attestation_report"), "vmpl");
+	CHECK_ERR(cs_snp_evidence_parse(ev, rep, &vek), CS_ERR_JSON_FIELD);
+	json_decref(ev);
+	json_decref(ev2);
+	cs_buf_fini(&vek);
+	cs_buf_fini(&vek2);
+	cs_snp_trust_free(t);
+	free(j);
+	free(raw);
+}
+
+/* ---- sim-snp ---- */
+
+static struct cs_snp_sim *
+sim_make(enum cs_snp_product p)
+{
+	struct cs_snp_sim_params sp = {
+	        .product = p,
+	        .tcb = {.fmc = p == CS_SNP_TURIN ? 1 : 0,
+	                .bootloader = 9,
+	                .tee = 0,
+	                .snp = 23,
+	                .microcode = 0xD9},
+	        .not_before = at_time("2025-01-01T00:00:00Z"),
+	        .not_after = at_time("2032-01-01T00:00:00Z"),
+	};
+	struct cs_snp_sim *s = NULL;
+
+	for (size_t i = 0; i < (p == CS_SNP_TURIN ? 8u : 64u); i++)
+		sp.chip_id[i] = (uint8_t)(0xA0 + i);
+	CHECK_OK(cs_snp_sim_new(&sp, &s));
+	return s;
+}
+
+static void
+test_sim_round_trip(void)
+{
+	const enum cs_snp_product prods[] = {CS_SNP_MILAN, CS_SNP_GENOA, CS_SNP_TURIN};
+	struct cs_snp_verify_opts o = {.at = at_time("2026-11-30T00:00:00Z")};
+
+	for (size_t k = 0; k < 3; k++) {
+		struct cs_snp_sim *s = sim_make(prods[k]);
+		struct cs_snp_trust *test = NULL, *amd = NULL;
+		struct cs_buf roots, vcek, other;
+		struct cs_snp_report r;
+		struct cs_snp_verified v;
+		struct cs_snp_tcb tcb;
+		uint8_t rep[CS_SNP_REPORT_LEN], chip[64];
+		json_t *claims = NULL;
+
+		if (s == NULL)
+			continue;
+		cs_buf_init(&roots, 1 << 16);
+		cs_buf_init(&vcek, 1 << 16);
+		cs_buf_init(&other, 1 << 16);
+		CHECK_OK(cs_snp_sim_roots_pem(s, &roots));
+		CHECK_OK(cs_snp_sim_vcek_der(s, &vcek));
+		CHECK_OK(cs_snp_trust_new(NULL, &test));
+		CHECK_OK(cs_snp_trust_set(test, prods[k], roots.p, roots.len));
+		CHECK_OK(cs_snp_trust_new(NULL, &amd));
+		for (unsigned ver = 3; ver <= 5; ver += 2) {
+			cs_snp_sim_template(s, ver, &r);
+			memset(r.report_data, 0x5A, 64);
+			CHECK_OK(cs_snp_sim_sign(s, &r, rep));
+			CHECK_OK(cs_snp_verify(test, rep, sizeof(rep), vcek.p, vcek.len, &o, &v));
+			CHECK(v.product == prods[k] && v.report.version == ver);
+			CHECK(v.reported_tcb.microcode == 0xD9 && v.reported_tcb.snp == 23);
+			/* AMD's roots refuse the test chain. */
+			CHECK_ERR(cs_snp_verify(amd, rep, sizeof(rep), vcek.p, vcek.len, &o, &v),
+			          CS_ERR_CERT);
+		}
+		/* Debug policy: verifies, and the claim says so. */
+		cs_snp_sim_template(s, 3, &r);
+		r.policy |= CS_SNP_POLICY_DEBUG;
+		CHECK_OK(cs_snp_sim_sign(s, &r, rep));
+		CHECK_OK(cs_snp_verify(test, rep, sizeof(rep), vcek.p, vcek.len, &o, &v));
+		CHECK_OK(cs_snp_claims(&v, &claims));
+		CHECK_STR(json_string_value(json_object_get(claims, "policy_debug_allowed")),
+		          "true");
+		json_decref(claims);
+		/* TCB mismatch with the certificate: REPORTED_TCB one SNP SVN higher. */
+		cs_snp_sim_template(s, 3, &r);
+		CHECK_OK(cs_snp_tcb_decode(r.reported_tcb, prods[k], &tcb));
+		tcb.snp++;
+		r.reported_tcb = cs_snp_tcb_encode(&tcb, prods[k]);
+		CHECK_OK(cs_snp_sim_sign(s, &r, rep));
+		CHECK_ERR(cs_snp_verify(test, rep, sizeof(rep), vcek.p, vcek.len, &o, &v),
+		          CS_ERR_TCB);
+		/* A VCEK for another chip (same key, other hwID). */
+		cs_snp_sim_template(s, 3, &r);
+		CHECK_OK(cs_snp_tcb_decode(r.reported_tcb, prods[k], &tcb));
+		memcpy(chip, r.chip_id, 64);
+		chip[0] ^= 0xFF;
+		CHECK_OK(cs_snp_sim_issue_vcek(s, &tcb, chip, prods[k] == CS_SNP_TURIN ? 8 : 64,
+		                               &other));
+		CHECK_OK(cs_snp_sim_sign(s, &r, rep));
+		CHECK_ERR(cs_snp_verify(test, rep, sizeof(rep), other.p, other.len, &o, &v),
+		          CS_ERR_HWID);
+		/* A masked chip ID cannot be bound to a VCEK. */
+		r.signer_info = CS_SNP_SIGNER_MASK_CHIP_KEY;
+		memset(r.chip_id, 0, 64);
+		CHECK_OK(cs_snp_sim_sign(s, &r, rep));
+		CHECK_ERR(cs_snp_verify(test, rep, sizeof(rep), vcek.p, vcek.len, &o, &v),
+		          CS_ERR_HWID);
+		cs_buf_fini(&roots);
+		cs_buf_fini(&vcek);
+		cs_buf_fini(&other);
+		cs_snp_trust_free(test);
+		cs_snp_trust_free(amd);
+		cs_snp_sim_free(s);
+	}
+}
+
+static void
+test_sim_state_dir(void)
+{
+	char dir[] = "/tmp/custos-test-snp-XXXXXX";
+	struct cs_snp_sim *s = sim_make(CS_SNP_GENOA), *l = NULL;
+	struct cs_snp_trust *t = NULL;
+	struct cs_snp_report r;
+	struct cs_snp_verified v;
+	struct cs_buf vcek;
+	uint8_t rep[CS_SNP_REPORT_LEN];
+	struct cs_snp_verify_opts o = {.at = at_time("2026-11-30T00:00:00Z")};
+	char path[64];
+
+	if (s == NULL || mkdtemp(dir) == NULL) {
+		CHECK(!"sim or tmpdir");
+		cs_snp_sim_free(s);
+		return;
+	}
+	cs_buf_init(&vcek, 1 << 16);
+	CHECK_OK(cs_snp_sim_save(s, dir));
+	CHECK_OK(cs_snp_sim_load(dir, &l));
+	if (l != NULL) {
+		cs_snp_sim_template(l, 5, &r);
+		CHECK_OK(cs_snp_sim_sign(l, &r, rep));
+		CHECK_OK(cs_snp_sim_vcek_der(l, &vcek));
+		CHECK_OK(cs_snp_trust_new(dir, &t)); /* the state dir is a roots dir */
+		CHECK_OK(cs_snp_verify(t, rep, sizeof(rep), vcek.p, vcek.len, &o, &v));
+		cs_snp_trust_free(t);
+	}
+	cs_snp_sim_free(l);
+	cs_snp_sim_free(s);
+	cs_buf_fini(&vcek);
+	static const char *files[] = {"genoa.pem", "vcek.der", "vcek.key", "chip.json"};
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -366,6 +818,13 @@ main(void)
 	T_RUN(test_products_and_tcb);
 	T_RUN(test_ext_decoders);
 	T_RUN(test_certtable);
+	T_RUN(test_builtin_roots);
+	T_RUN(test_verify_fixtures);
+	T_RUN(test_verify_negatives);
+	T_RUN(test_verify_binding_vector);
+	T_RUN(test_evidence_json);
+	T_RUN(test_sim_round_trip);
+	T_RUN(test_sim_state_dir);
 	if (fx_skipped > 0)
 		printf("SKIP: %d fixture tests: fixtures folder not found (set CUSTOS_FIXTURES)\n",
 		       fx_skipped);

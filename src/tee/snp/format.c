@@ -371,3 +371,54 @@ cs_snp_certtable_find(const uint8_t *p, size_t n, const uint8_t guid[16], const 
 	}
 	return CS_ERR_TOO_LARGE;
 }
+
+static void
+wr_le(uint8_t *dst, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (uint8_t)(v >> (8 * i));
+}
+
+void
+cs_snp_report_write(const struct cs_snp_report *r, uint8_t out[CS_SNP_REPORT_LEN])
+{
+	memset(out, 0, CS_SNP_REPORT_LEN);
+	wr_le(out + 0x000, r->version, 4);
+	wr_le(out + 0x004, r->guest_svn, 4);
+	wr_le(out + 0x008, r->policy, 8);
+	memcpy(out + 0x010, r->family_id, 16);
+	memcpy(out + 0x020, r->image_id, 16);
+	wr_le(out + 0x030, r->vmpl, 4);
+	wr_le(out + 0x034, r->sig_algo, 4);
+	wr_le(out + 0x038, r->current_tcb, 8);
+	wr_le(out + 0x040, r->platform_info, 8);
+	wr_le(out + 0x048, r->signer_info, 4);
+	memcpy(out + 0x050, r->report_data, 64);
+	memcpy(out + 0x090, r->measurement, 48);
+	memcpy(out + 0x0C0, r->host_data, 32);
+	memcpy(out + 0x0E0, r->id_key_digest, 48);
+	memcpy(out + 0x110, r->author_key_digest, 48);
+	memcpy(out + 0x140, r->report_id, 32);
+	memcpy(out + 0x160, r->report_id_ma, 32);
+	wr_le(out + 0x180, r->reported_tcb, 8);
+	if (r->version >= 3) {
+		out[0x188] = r->cpuid_fam_id;
+		out[0x189] = r->cpuid_mod_id;
+		out[0x18A] = r->cpuid_step;
+	}
+	memcpy(out + 0x1A0, r->chip_id, 64);
+	wr_le(out + 0x1E0, r->committed_tcb, 8);
+	out[0x1E8] = r->current_build;
+	out[0x1E9] = r->current_minor;
+	out[0x1EA] = r->current_major;
+	out[0x1EC] = r->committed_build;
+	out[0x1ED] = r->committed_minor;
+	out[0x1EE] = r->committed_major;
+	wr_le(out + 0x1F0, r->launch_tcb, 8);
+	if (r->version >= 5) {
+		wr_le(out + 0x1F8, r->launch_mit_vector, 8);
+		wr_le(out + 0x200, r->current_mit_vector, 8);
+	}
+	memcpy(out + 0x2A0, r->sig_r, CS_SNP_SIG_COMPONENT_LEN);
+	memcpy(out + 0x2E8, r->sig_s, CS_SNP_SIG_COMPONENT_LEN);
+}

@@ -122,6 +122,12 @@ struct cs_snp_report {
  */
 CS_MUST_USE enum cs_err cs_snp_report_parse(const uint8_t *p, size_t n, struct cs_snp_report *out);
 
+/*
+ * Serializes r (every field as given; reserved bytes zero) into out. The inverse of
+ * cs_snp_report_parse for well-formed reports; used by sim-snp and tests.
+ */
+void cs_snp_report_write(const struct cs_snp_report *r, uint8_t out[CS_SNP_REPORT_LEN]);
+
 static inline enum cs_snp_signer
 cs_snp_report_signer(const struct cs_snp_report *r)
 {
