@@ -270,6 +270,7 @@ out:
 /* The five parts of a JWE, borrowed from the input (or from the parsed flattened object). */
 struct parts {
 	struct cs_jose_part protected, ek, iv, ct, tag;
+	const json_t *header; /* flattened only: the per-recipient unprotected header, or NULL */
 };
 
 static enum cs_err
@@ -283,7 +284,7 @@ get_part(const json_t *o, const char *key, struct cs_jose_part *p, int required)
 	return cs_json_get_str(o, key, &p->p, &p->n);
 }
 
-/* RFC 7516 §7.2.2 flattened syntax, allow-listed: no aad, no unprotected headers. */
+/* RFC 7516 §7.2.2 flattened syntax, allow-listed: no aad, no shared unprotected header. */
 static enum cs_err
 flat_parts(const json_t *o, struct parts *pt)
 {
@@ -291,13 +292,19 @@ flat_parts(const json_t *o, struct parts *pt)
 	json_t *v;
 
 	ENSURE(json_is_object(o), CS_ERR_JSON_FIELD);
+	pt->header = NULL;
 	json_object_foreach((json_t *)o, k, v)
 	{
 		if (strcmp(k, "protected") == 0 || strcmp(k, "encrypted_key") == 0 ||
 		    strcmp(k, "iv") == 0 || strcmp(k, "ciphertext") == 0 || strcmp(k, "tag") == 0)
 			continue;
-		if (strcmp(k, "aad") == 0 || strcmp(k, "header") == 0 ||
-		    strcmp(k, "unprotected") == 0 || strcmp(k, "recipients") == 0)
+		if (strcmp(k, "header") == 0) {
+			ENSURE(json_is_object(v), CS_ERR_JSON_FIELD);
+			pt->header = v;
+			continue;
+		}
+		if (strcmp(k, "aad") == 0 || strcmp(k, "unprotected") == 0 ||
+		    strcmp(k, "recipients") == 0)
 			return CS_ERR_UNSUPPORTED;
 		return CS_ERR_PROTOCOL;
 	}
@@ -306,6 +313,29 @@ flat_parts(const json_t *o, struct parts *pt)
 	TRY(get_part(o, "iv", &pt->iv, 1));
 	TRY(get_part(o, "ciphertext", &pt->ct, 1));
 	return get_part(o, "tag", &pt->tag, 1);
+}
+
+/*
+ * Merges the per-recipient unprotected header into h (our parsed copy; the AAD stays the received
+ * text). Only "epk" and "kid" may appear there: python-jwcrypto, for one, puts the ephemeral key
+ * in it by default. Unauthenticated epk is safe: a different epk gives a different KEK, and the
+ * AES key wrap's integrity check (then the GCM tag) fails. Names must not repeat (RFC 7516 §7.2.1).
+ */
+static enum cs_err
+merge_unprotected(json_t *h, const json_t *u)
+{
+	const char *k;
+	json_t *v;
+
+	if (u == NULL)
+		return CS_OK;
+	json_object_foreach((json_t *)u, k, v)
+	{
+		ENSURE(strcmp(k, "epk") == 0 || strcmp(k, "kid") == 0, CS_ERR_UNSUPPORTED);
+		ENSURE(json_object_get(h, k) == NULL, CS_ERR_PROTOCOL);
+		ENSURE(json_object_set(h, k, v) == 0, CS_ERR_NOMEM);
+	}
+	return CS_OK;
 }
 
 /* Header members we understand; anything else (zip, crit, jku, ...) is refused. */
@@ -441,6 +471,7 @@ cs_jwe_decrypt(const struct cs_jwk *recipient, unsigned allow, const uint8_t *in
 		err = cs_jose_split((const char *)in, n, five, 5);
 		p.protected = five[0], p.ek = five[1], p.iv = five[2], p.ct = five[3];
 		p.tag = five[4];
+		p.header = NULL;
 	}
 	if (err == CS_OK)
 		err = cs_jose_parse_header(p.protected.p, p.protected.n, CS_JWE_HEADER_MAX, &h);
@@ -456,7 +487,9 @@ cs_jwe_decrypt(const struct cs_jwk *recipient, unsigned allow, const uint8_t *in
 	err = CS_ERR_KEY;
 	if (alg != CS_JWE_DIR && !cs_key_has_private(recipient->key))
 		goto out;
-	err = check_header(h, alg);
+	err = merge_unprotected(h, p.header);
+	if (err == CS_OK)
+		err = check_header(h, alg);
 	if (err == CS_OK)
 		err = cs_b64url_decode_fixed(iv, sizeof(iv), p.iv.p, p.iv.n);
 	if (err == CS_OK)
