@@ -1,0 +1,39 @@
+/*
+ * Per-client token buckets for POST /kbs/v0/auth (Trustee issue #1536: /auth has no rate limit).
+ * A fixed table of buckets indexed by a keyed hash of the client address; when two addresses
+ * share a slot the newer takes it over (a full bucket), so the table never grows and an attacker
+ * cycling addresses cannot exhaust memory. Thread-safe.
+ */
+#ifndef CS_KBS_RATELIMIT_H
+#define CS_KBS_RATELIMIT_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CS_RL_SLOTS 4096
+#define CS_RL_ADDR_MAX 46 /* INET6_ADDRSTRLEN */
+
+struct cs_rl_slot {
+	char addr[CS_RL_ADDR_MAX];
+	double tokens;
+	uint64_t last_ns;
+};
+
+struct cs_ratelimit {
+	pthread_mutex_t mu;
+	double rate;  /* tokens per second */
+	double burst; /* bucket size */
+	uint64_t seed;
+	struct cs_rl_slot *slots; /* owned, CS_RL_SLOTS */
+};
+
+/* false on allocation failure. */
+bool cs_rl_init(struct cs_ratelimit *rl, double rate, double burst);
+void cs_rl_fini(struct cs_ratelimit *rl);
+
+/* Takes one token for addr at monotonic time now_ns; false when the bucket is empty. */
+bool cs_rl_take(struct cs_ratelimit *rl, const char *addr, uint64_t now_ns);
+
+#endif

@@ -1,0 +1,1296 @@
+/*
+ * custos-kbs HTTP server on libmicrohttpd (see kbs.h for the routes).
+ *
+ * Order of checks on every request, before any body byte is read: route (404), method (405),
+ * content type (415), Content-Length against the body limit (413); then the body is read into a
+ * capped buffer (413 again if a chunked body outgrows it), then the handler runs. Limits on the
+ * request head, connections, per-client connections and idle time are MHD options. The request
+ * target is never percent-decoded (a custom unescape callback), and the resource grammar refuses
+ * '%', so what is checked is what is used.
+ */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attest/appraise.h"
+#include "attest/as.h"
+#include "attest/ear.h"
+#include "attest/rcar.h"
+#include "base/b64.h"
+#include "base/buf.h"
+#include "base/clock.h"
+#include "base/json.h"
+#include "base/secret.h"
+#include "crypto/hash.h"
+#include "crypto/rand.h"
+#include "jose/jwe.h"
+#include "jose/jwk.h"
+#include "kbs/admin.h"
+#include "kbs/kbs.h"
+#include "kbs/path.h"
+#include "kbs/ratelimit.h"
+#include "kbs/session.h"
+#include "store/store.h"
+
+#define ERR_PREFIX "https://github.com/confidential-containers/kbs/errors/"
+#define COOKIE_NAME "kbs-session-id"
+#define REFVAL_TTL (365 * 86400)
+#define DETAIL_MAX 256
+#define PURGE_EVERY_NS (60ull * 1000000000ull)
+
+enum route {
+	R_NONE,
+	R_AUTH,
+	R_ATTEST,
+	R_RESOURCE,
+	R_RESOURCE_POLICY,
+	R_ATTEST_POLICY,
+	R_REFVAL,
+	R_REFVAL_GET,
+	R_JWKS,
+	R_HEALTHZ,
+	R_METRICS,
+	R_COUNT_
+};
+
+static const char *const route_names[R_COUNT_] = {
+        "none",
+        "auth",
+        "attest",
+        "resource",
+        "resource_policy",
+        "attestation_policy",
+        "reference_value",
+        "reference_value_get",
+        "jwks",
+        "healthz",
+        "metrics",
+};
+
+/* Status codes counted in metrics. */
+static const unsigned codes[] = {200, 400, 401, 403, 404, 405, 413, 415, 429, 500, 503};
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+/* Latency histogram bounds, seconds (Trustee's KBS buckets span 0.5 ms .. 1 s). */
+static const double lat_bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                    0.05,   0.1,   0.25,   0.5,   1.0};
+#define NLAT (sizeof(lat_bounds) / sizeof(lat_bounds[0]))
+
+enum verdict { V_AFFIRMING, V_WARNING, V_CONTRAINDICATED, V_NONE, V_ERROR, V_COUNT_ };
+static const char *const verdict_names[V_COUNT_] = {"affirming", "warning", "contraindicated",
+                                                    "none", "error"};
+
+struct metrics {
+	atomic_ulong requests[R_COUNT_][NCODES];
+	atomic_ulong lat[R_COUNT_][NLAT + 1];
+	atomic_ulong lat_sum_us[R_COUNT_];
+	atomic_ulong attest[CS_KBS_MAX_TEES][V_COUNT_];
+	atomic_ulong releases;
+	atomic_ulong denials;
+	atomic_ulong admin_failures;
+	atomic_ulong rate_limited;
+};
+
+struct cs_kbs {
+	const struct cs_kbs_config *cfg;
+	struct MHD_Daemon *d;
+	struct cs_store *store;
+	struct cs_as as;
+	struct cs_kbs_admin admin;
+	struct cs_ratelimit rl;
+	uint8_t session_key[CS_SESSION_KEY_LEN];
+	char *tls_cert, *tls_key; /* owned PEM text */
+	uint16_t port;
+	atomic_ullong last_purge_ns;
+	struct metrics m;
+};
+
+/* Per-request state, from the first callback to the completion notice. */
+struct req {
+	enum route route;
+	uint64_t t0;
+	struct cs_buf body;
+	bool too_large;
+	unsigned status;
+	const char *variant; /* error variant for the log, or NULL */
+	char method[8];
+	char path[160]; /* the request path, for the log (cut; escaped by the JSON dump) */
+	char client[CS_RL_ADDR_MAX];
+	bool loopback;
+	char note[96]; /* tee, role or verdict for the log */
+};
+
+/* ---- responses ---- */
+
+static enum MHD_Result
+send_buf(struct MHD_Connection *c, struct req *r, unsigned status, const char *ctype,
+         const void *body, size_t n, const char *cookie)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(n, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	if (ctype != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	if (cookie != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_SET_COOKIE, cookie);
+	MHD_add_response_header(resp, "Cache-Control", "no-store");
+	ret = MHD_queue_response(c, status, resp);
+	MHD_destroy_response(resp);
+	r->status = status;
+	return ret;
+}
+
+/* RFC 7807 problem body in Trustee's form (kbs_types::ErrorInformation). */
+static enum MHD_Result
+problem(struct MHD_Connection *c, struct req *r, unsigned status, const char *variant,
+        const char *detail)
+{
+	struct cs_buf b;
+	enum MHD_Result ret = MHD_NO;
+	json_t *o;
+
+	r->variant = variant;
+	o = json_pack("{s:s+,s:s}", "type", ERR_PREFIX, variant, "detail", detail);
+	cs_buf_init(&b, 4096);
+	if (o != NULL && cs_json_dump(&b, o) == CS_OK)
+		ret = send_buf(c, r, status, "application/json", b.p, b.len, NULL);
+	cs_buf_fini(&b);
+	json_decref(o);
+	return ret;
+}
+
+static enum MHD_Result
+send_json(struct MHD_Connection *c, struct req *r, const json_t *o, const char *cookie)
+{
+	struct cs_buf b;
+	enum MHD_Result ret;
+
+	cs_buf_init(&b, (size_t)4 << 20);
+	if (cs_json_dump(&b, o) != CS_OK) {
+		cs_buf_fini(&b);
+		return problem(c, r, 500, "SerdeError", "cannot serialize the response");
+	}
+	ret = send_buf(c, r, 200, "application/json", b.p, b.len, cookie);
+	cs_buf_fini(&b);
+	return ret;
+}
+
+static enum MHD_Result
+send_empty(struct MHD_Connection *c, struct req *r)
+{
+	return send_buf(c, r, 200, NULL, "", 0, NULL);
+}
+
+/* ---- helpers ---- */
+
+static bool
+is_json_ctype(struct MHD_Connection *c)
+{
+	const char *ct =
+	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n = strlen("application/json");
+
+	return ct != NULL && strncasecmp(ct, "application/json", n) == 0 &&
+	       (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+/* Content-Length when present and well-formed; -1 when absent; -2 when malformed. */
+static long long
+content_length(struct MHD_Connection *c)
+{
+	const char *v =
+	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	long long n = 0;
+
+	if (v == NULL)
+		return -1;
+	if (*v == '\0')
+		return -2;
+	for (; *v != '\0'; v++) {
+		if (*v < '0' || *v > '9' || n > (1ll << 40))
+			return -2;
+		n = n * 10 + (*v - '0');
+	}
+	return n;
+}
+
+static enum route
+route_of(const char *url, const char **rest)
+{
+	static const char pre[] = "/kbs/v0/";
+	const char *p;
+
+	*rest = NULL;
+	if (strcmp(url, "/healthz") == 0)
+		return R_HEALTHZ;
+	if (strcmp(url, "/metrics") == 0)
+		return R_METRICS;
+	if (strncmp(url, pre, sizeof(pre) - 1) != 0)
+		return R_NONE;
+	p = url + sizeof(pre) - 1;
+	if (strcmp(p, "auth") == 0)
+		return R_AUTH;
+	if (strcmp(p, "attest") == 0)
+		return R_ATTEST;
+	if (strcmp(p, "jwks") == 0)
+		return R_JWKS;
+	if (strcmp(p, "resource-policy") == 0)
+		return R_RESOURCE_POLICY;
+	if (strcmp(p, "attestation-policy") == 0)
+		return R_ATTEST_POLICY;
+	if (strcmp(p, "reference-value") == 0)
+		return R_REFVAL;
+	if (strncmp(p, "reference-value/", 16) == 0) {
+		*rest = p + 16;
+		return R_REFVAL_GET;
+	}
+	if (strncmp(p, "resource/", 9) == 0) {
+		*rest = p + 9;
+		return R_RESOURCE;
+	}
+	return R_NONE;
+}
+
+static bool
+method_ok(enum route rt, const char *m)
+{
+	bool get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
+
+	switch (rt) {
+	case R_AUTH:
+	case R_ATTEST:
+	case R_ATTEST_POLICY:
+	case R_REFVAL:
+		return post;
+	case R_RESOURCE:
+		return get || post || strcmp(m, "DELETE") == 0;
+	case R_RESOURCE_POLICY:
+		return get || post;
+	case R_REFVAL_GET:
+	case R_JWKS:
+	case R_HEALTHZ:
+	case R_METRICS:
+		return get;
+	case R_NONE:
+	case R_COUNT_:
+	default:
+		return false;
+	}
+}
+
+/* Whether a POST to rt must carry JSON (the resource upload is raw bytes). */
+static bool
+wants_json(enum route rt)
+{
+	return rt == R_AUTH || rt == R_ATTEST || rt == R_RESOURCE_POLICY || rt == R_ATTEST_POLICY ||
+	       rt == R_REFVAL;
+}
+
+static const char *
+cookie_value(struct MHD_Connection *c)
+{
+	return MHD_lookup_connection_value(c, MHD_COOKIE_KIND, COOKIE_NAME);
+}
+
+/* "kbs-session-id=<v>; Expires=<IMF-fixdate>; HttpOnly; SameSite=Strict[; Secure]" */
+static char *
+make_cookie(const struct cs_kbs *k, const char *v, int64_t expires)
+{
+	char date[64], *s = NULL;
+	time_t t = (time_t)expires;
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	if (asprintf(&s, COOKIE_NAME "=%s; Expires=%s; Path=/kbs; HttpOnly; SameSite=Strict%s", v,
+	             date, k->tls_cert != NULL ? "; Secure" : "") < 0)
+		return NULL;
+	return s;
+}
+
+static void
+client_addr(struct MHD_Connection *c, struct req *r)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	snprintf(r->client, sizeof(r->client), "?");
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, r->client, sizeof(r->client));
+		r->loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, r->client, sizeof(r->client));
+		r->loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr) ||
+		              (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) &&
+		               in6->sin6_addr.s6_addr[12] == 127);
+	}
+}
+
+static int
+tee_index(const struct cs_kbs *k, const char *tee)
+{
+	for (size_t i = 0; i < k->as.ntees; i++)
+		if (strcmp(k->as.tees[i].ops->name, tee) == 0)
+			return (int)i;
+	return -1;
+}
+
+static void
+count_attest(struct cs_kbs *k, const char *tee, enum verdict v)
+{
+	int i = tee_index(k, tee);
+
+	if (i >= 0)
+		atomic_fetch_add(&k->m.attest[i][v], 1);
+}
+
+/* Appends an audit record; a failure to audit is not hidden from the caller. */
+static enum cs_err
+audit(struct cs_kbs *k, const char *kind, json_t *body)
+{
+	enum cs_err err = CS_ERR_NOMEM;
+
+	if (body != NULL)
+		err = cs_store_audit_append(k->store, cs_clock_now(), kind, body, NULL);
+	json_decref(body);
+	return err;
+}
+
+/* Trustee's query_reference_value over the store, then the static configuration. */
+static json_t *
+refval_get(void *ctx, const char *name)
+{
+	struct cs_kbs *k = ctx;
+	json_t *v = NULL;
+
+	if (cs_store_refval_get(k->store, name, cs_clock_now(), &v, NULL) == CS_OK)
+		return v;
+	v = json_object_get(k->cfg->refvals, name);
+	return v != NULL ? json_incref(v) : NULL;
+}
+
+/* ---- protocol handlers ---- */
+
+static enum MHD_Result
+h_auth(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
+{
+	struct cs_session s = {0};
+	struct cs_auth_req a;
+	struct cs_buf nonce_b64, cookie;
+	char *set = NULL;
+	enum MHD_Result ret;
+	json_t *o = NULL;
+	int64_t now = cs_clock_now();
+
+	if (!cs_rl_take(&k->rl, r->client, cs_clock_mono_ns())) {
+		atomic_fetch_add(&k->m.rate_limited, 1);
+		return problem(c, r, 429, "TooManyRequests", "rate limit exceeded for /auth");
+	}
+	if (cs_auth_req_parse(r->body.p, r->body.len, &a) != CS_OK)
+		return problem(c, r, 400, "SerdeError", "malformed auth request");
+	snprintf(r->note, sizeof(r->note), "%s", a.tee);
+	if (strcmp(a.version, CS_KBS_PROTOCOL_VERSION) != 0)
+		return problem(c, r, 401, "AttestationError",
+		               "Protocol Version Mismatch: expect =" CS_KBS_PROTOCOL_VERSION);
+	if (!cs_as_enabled(&k->as, a.tee))
+		return problem(c, r, 401, "AttestationError", "TEE type not enabled");
+	s.state = CS_SESSION_CHALLENGED;
+	memcpy(s.tee, a.tee, sizeof(s.tee));
+	s.expires = now + k->cfg->session_ttl;
+	if (cs_random(s.nonce, sizeof(s.nonce)) != CS_OK)
+		return problem(c, r, 500, "PluginInternalError", "random generator failure");
+	cs_buf_init(&nonce_b64, 64);
+	cs_buf_init(&cookie, CS_SESSION_COOKIE_MAX);
+	ret = MHD_NO;
+	if (cs_b64_encode(&nonce_b64, s.nonce, sizeof(s.nonce)) != CS_OK ||
+	    cs_session_seal(k->session_key, &s, &cookie) != CS_OK ||
+	    (set = make_cookie(k, (const char *)cookie.p, s.expires)) == NULL ||
+	    (o = json_pack("{s:s,s:s}", "nonce", (const char *)nonce_b64.p, "extra-params", "")) ==
+	            NULL) {
+		ret = problem(c, r, 500, "PluginInternalError", "cannot create the session");
+		goto out;
+	}
+	ret = send_json(c, r, o, set);
+out:
+	json_decref(o);
+	free(set);
+	cs_buf_fini(&nonce_b64);
+	cs_buf_fini(&cookie);
+	return ret;
+}
+
+static enum MHD_Result
+h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
+{
+	struct cs_session s = {0}, out_s = {0};
+	struct cs_attest_req req = {0};
+	struct cs_buf nonce_b64, token, cookie;
+	struct cs_jwk jwk;
+	enum cs_ear_status st = CS_EAR_NONE;
+	const char *cv = cookie_value(c);
+	uint8_t dg[32];
+	char *set = NULL;
+	enum MHD_Result ret = MHD_NO;
+	enum cs_err err;
+	json_t *o = NULL;
+	int64_t now = cs_clock_now();
+
+	cs_jwk_init(&jwk);
+	cs_buf_init(&nonce_b64, 64);
+	cs_buf_init(&token, CS_EAR_MAX);
+	cs_buf_init(&cookie, CS_SESSION_COOKIE_MAX);
+	if (cv == NULL) {
+		ret = problem(c, r, 401, "AttestationError", "no kbs-session-id cookie");
+		goto out;
+	}
+	err = cs_session_open(k->session_key, cv, strlen(cv), now, &s);
+	if (err != CS_OK) {
+		ret = problem(c, r, 401, "AttestationError",
+		              err == CS_ERR_EXPIRED ? "session expired" : "invalid session");
+		goto out;
+	}
+	snprintf(r->note, sizeof(r->note), "%s", s.tee);
+	if (s.state == CS_SESSION_ATTESTED) { /* as Trustee: the cached token, no re-verification */
+		o = json_pack("{s:s%}", "token", s.token, s.token_len);
+		ret = o != NULL ? send_json(c, r, o, NULL) : MHD_NO;
+		goto out;
+	}
+	err = cs_attest_req_parse(r->body.p, r->body.len, k->cfg->body_max, &req);
+	if (err != CS_OK) {
+		ret = problem(c, r, 400, "SerdeError", cs_err_str(err));
+		goto out;
+	}
+	/* The nonce is the one this session was challenged with, byte for byte. */
+	if (cs_b64_encode(&nonce_b64, s.nonce, sizeof(s.nonce)) != CS_OK ||
+	    req.nonce_len != nonce_b64.len || !cs_ct_eq(req.nonce, nonce_b64.p, nonce_b64.len)) {
+		count_attest(k, s.tee, V_ERROR);
+		ret = problem(c, r, 401, "AttestationError", cs_err_str(CS_ERR_NONCE));
+		goto out;
+	}
+	/* The key the resource will be encrypted to must be usable before it is certified. */
+	if (cs_jwk_parse(req.tee_pubkey, &jwk) != CS_OK || jwk.kty == CS_JWK_OCT) {
+		ret = problem(c, r, 400, "SerdeError", "tee-pubkey is not a usable public key");
+		goto out;
+	}
+	/* One attestation per challenge, across replicas: the first to record the nonce wins. */
+	if (cs_hash(CS_SHA256, s.nonce, sizeof(s.nonce), dg) != CS_OK ||
+	    (err = cs_store_nonce_record(k->store, dg, sizeof(dg), s.expires)) != CS_OK) {
+		count_attest(k, s.tee, V_ERROR);
+		ret = problem(c, r, 401, "AttestationError",
+		              err == CS_ERR_EXISTS ? "challenge already used" : cs_err_str(err));
+		goto out;
+	}
+	err = cs_as_attest(&k->as, s.tee, &req, now, &token, &st);
+	if (err != CS_OK) {
+		count_attest(k, s.tee, V_ERROR);
+		(void)audit(k, "attest",
+		            json_pack("{s:s,s:s}", "tee", s.tee, "error", cs_err_name(err)));
+		ret = problem(c, r, 401, "AttestationError", cs_err_str(err));
+		goto out;
+	}
+	count_attest(k, s.tee,
+	             (enum verdict)(st == CS_EAR_AFFIRMING ? V_AFFIRMING
+	                            : st == CS_EAR_WARNING ? V_WARNING
+	                            : st == CS_EAR_NONE    ? V_NONE
+	                                                   : V_CONTRAINDICATED));
+	snprintf(r->note, sizeof(r->note), "%s %s", s.tee, cs_ear_status_name(st));
+	if ((err = audit(k, "attest",
+	                 json_pack("{s:s,s:s}", "tee", s.tee, "status", cs_ear_status_name(st)))) !=
+	    CS_OK) {
+		ret = problem(c, r, 500, "PluginInternalError", "audit log unavailable");
+		goto out;
+	}
+	/* The attested session carries its token so any replica can serve the cookie path; a
+	 * token too large for a cookie is returned without one (use Authorization: Bearer). */
+	if (token.len <= CS_SESSION_TOKEN_MAX) {
+		out_s = s;
+		out_s.token = NULL;
+		out_s.state = CS_SESSION_ATTESTED;
+		out_s.token = (char *)token.p;
+		out_s.token_len = token.len;
+		if (cs_session_seal(k->session_key, &out_s, &cookie) != CS_OK ||
+		    (set = make_cookie(k, (const char *)cookie.p, s.expires)) == NULL) {
+			ret = problem(c, r, 500, "PluginInternalError", "cannot seal the session");
+			goto out;
+		}
+	}
+	o = json_pack("{s:s%}", "token", (const char *)token.p, token.len);
+	ret = o != NULL ? send_json(c, r, o, set) : MHD_NO;
+out:
+	json_decref(o);
+	free(set);
+	cs_jwk_fini(&jwk);
+	cs_attest_req_fini(&req);
+	cs_session_fini(&s);
+	cs_buf_fini(&nonce_b64);
+	cs_buf_fini(&token);
+	cs_buf_fini(&cookie);
+	return ret;
+}
+
+/* The query string, rebuilt "k=v&k=v" from MHD's arguments (undecoded: see the unescaper). */
+struct qs {
+	char s[1024];
+	size_t n;
+	bool overflow;
+};
+
+static enum MHD_Result
+qs_add(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct qs *q = cls;
+	int w;
+
+	(void)kind;
+	w = snprintf(q->s + q->n, sizeof(q->s) - q->n, "%s%s%s%s", q->n ? "&" : "", key,
+	             value ? "=" : "", value ? value : "");
+	if (w < 0 || (size_t)w >= sizeof(q->s) - q->n) {
+		q->overflow = true;
+		return MHD_NO;
+	}
+	q->n += (size_t)w;
+	return MHD_YES;
+}
+
+static enum MHD_Result
+h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *path)
+{
+	const char *authz =
+	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	const char *cv = cookie_value(c), *tok = NULL;
+	struct cs_session s = {0};
+	struct cs_buf value, jwe;
+	struct cs_jwk jwk;
+	struct qs q = {0};
+	char reason[DETAIL_MAX];
+	uint64_t ver = 0;
+	enum MHD_Result ret = MHD_NO;
+	enum cs_err err;
+	json_t *claims = NULL;
+	const json_t *pk;
+	size_t tok_len = 0;
+	int64_t now = cs_clock_now();
+
+	cs_jwk_init(&jwk);
+	cs_buf_init(&value, CS_STORE_VALUE_MAX);
+	cs_buf_init(&jwe, 4 * CS_STORE_VALUE_MAX / 3 + 8192);
+	if (authz != NULL) {
+		if (strncmp(authz, "Bearer ", 7) != 0) {
+			ret = problem(c, r, 401, "TokenNotFound", "Authorization is not Bearer");
+			goto out;
+		}
+		tok = authz + 7;
+		tok_len = strlen(tok);
+	} else if (cv != NULL &&
+	           cs_session_open(k->session_key, cv, strlen(cv), now, &s) == CS_OK &&
+	           s.state == CS_SESSION_ATTESTED) {
+		tok = s.token;
+		tok_len = s.token_len;
+	}
+	if (tok == NULL) {
+		ret = problem(c, r, 401, "TokenNotFound", "Attestation Token not found");
+		goto out;
+	}
+	/* Verified every time, with our key only. */
+	if ((err = cs_ear_verify(&k->as.signer, tok, tok_len, now, &claims)) != CS_OK) {
+		ret = problem(c, r, 401, "TokenVerifierError", cs_err_str(err));
+		goto out;
+	}
+	pk = cs_ear_tee_pubkey(claims);
+	if (pk == NULL || cs_jwk_parse(pk, &jwk) != CS_OK) {
+		ret = problem(c, r, 401, "TokenVerifierError", "no usable tee-pubkey in the token");
+		goto out;
+	}
+	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, qs_add, &q);
+	if (q.overflow) {
+		ret = problem(c, r, 400, "InvalidRequestPath", "query string too long");
+		goto out;
+	}
+	if (cs_decide_resource(claims, path, q.n ? q.s : NULL, reason, sizeof(reason)) != CS_OK) {
+		atomic_fetch_add(&k->m.denials, 1);
+		snprintf(r->note, sizeof(r->note), "denied");
+		(void)audit(k, "release",
+		            json_pack("{s:s,s:s,s:s}", "path", path, "verdict", "deny", "reason",
+		                      reason));
+		ret = problem(c, r, 403, "PolicyDeny", reason);
+		goto out;
+	}
+	err = cs_store_resource_get(k->store, path, 0, &value, &ver);
+	if (err == CS_ERR_NOT_FOUND) {
+		ret = problem(c, r, 404, "ResourceNotFound", "no such resource");
+		goto out;
+	}
+	if (err != CS_OK) {
+		ret = problem(c, r, 500, "PluginInternalError", cs_err_str(err));
+		goto out;
+	}
+	if ((err = cs_jwe_encrypt(&jwk, 0, CS_JWE_FLAT, value.p, value.len, &jwe)) != CS_OK) {
+		ret = problem(c, r, 401, "JweError", cs_err_str(err));
+		goto out;
+	}
+	if (audit(k, "release",
+	          json_pack("{s:s,s:I,s:s}", "path", path, "version", (json_int_t)ver, "verdict",
+	                    "allow")) != CS_OK) {
+		ret = problem(c, r, 500, "PluginInternalError", "audit log unavailable");
+		goto out;
+	}
+	atomic_fetch_add(&k->m.releases, 1);
+	ret = send_buf(c, r, 200, "application/json", jwe.p, jwe.len, NULL);
+out:
+	json_decref(claims);
+	cs_jwk_fini(&jwk);
+	cs_session_fini(&s);
+	cs_buf_fini(&value);
+	cs_buf_fini(&jwe);
+	return ret;
+}
+
+/* ---- admin handlers ---- */
+
+static enum MHD_Result
+admin_gate(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *url)
+{
+	const char *authz =
+	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	char role[64];
+	enum cs_err err;
+
+	err = cs_admin_check(&k->admin, authz, r->method, url, r->loopback, cs_clock_now(), role,
+	                     sizeof(role));
+	if (role[0] != '\0')
+		snprintf(r->note, sizeof(r->note), "role=%s", role);
+	if (err == CS_OK)
+		return MHD_YES;
+	atomic_fetch_add(&k->m.admin_failures, 1);
+	if (err == CS_ERR_DENIED)
+		return problem(c, r, 403, "AdminAuthAccess",
+		               k->cfg->dev ? "admin API: loopback clients only in dev mode"
+		                           : "admin access denied for this endpoint");
+	return problem(c, r, 401, "AdminAuthAccess", "admin authentication required");
+}
+
+/* Decodes a base64url-no-pad policy member (Trustee decodes URL_SAFE_NO_PAD). */
+static enum cs_err
+policy_member(const json_t *o, const char *key, struct cs_buf *out)
+{
+	const char *s;
+	size_t n;
+
+	TRY(cs_json_get_str(o, key, &s, &n));
+	TRY(cs_b64url_decode(out, s, n));
+	ENSURE(out->len > 0, CS_ERR_JSON_FIELD);
+	ENSURE(memchr(out->p, '\0', out->len) == NULL, CS_ERR_UTF8);
+	return CS_OK;
+}
+
+static enum MHD_Result
+store_result(struct MHD_Connection *c, struct req *r, enum cs_err err)
+{
+	if (err == CS_OK)
+		return send_empty(c, r);
+	if (err == CS_ERR_NOT_FOUND)
+		return problem(c, r, 404, "ResourceNotFound", cs_err_str(err));
+	if (err == CS_ERR_TOO_LARGE || err == CS_ERR_PATH || err == CS_ERR_INVAL)
+		return problem(c, r, 400, "PluginInternalError", cs_err_str(err));
+	return problem(c, r, 500, "PluginInternalError", cs_err_str(err));
+}
+
+static enum MHD_Result
+h_policy(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
+{
+	struct cs_buf text;
+	struct cs_store_list l = {0};
+	enum MHD_Result ret;
+	enum cs_err err;
+	json_t *o = NULL, *arr;
+	const char *id = "resource-policy", *kind = "resource";
+
+	if (strcmp(r->method, "GET") == 0 && r->route == R_RESOURCE_POLICY) {
+		if ((err = cs_store_policy_list(k->store, "resource", &l)) != CS_OK)
+			return store_result(c, r, err);
+		arr = json_array();
+		for (size_t i = 0; arr != NULL && i < l.n; i++)
+			json_array_append_new(arr, json_string(l.items[i]));
+		cs_store_list_fini(&l);
+		if (arr == NULL)
+			return MHD_NO;
+		ret = send_json(c, r, arr, NULL);
+		json_decref(arr);
+		return ret;
+	}
+	cs_buf_init(&text, CS_STORE_VALUE_MAX);
+	err = cs_json_parse(r->body.p, r->body.len, k->cfg->body_max, &o);
+	if (err == CS_OK && !json_is_object(o))
+		err = CS_ERR_JSON_FIELD;
+	if (err == CS_OK && r->route == R_ATTEST_POLICY) {
+		size_t n;
+		kind = "attestation";
+		err = cs_json_get_str(o, "policy_id", &id, &n);
+	}
+	if (err == CS_OK)
+		err = policy_member(o, "policy", &text);
+	if (err != CS_OK) {
+		ret = problem(c, r, 400, "ParsePolicyError", cs_err_str(err));
+		goto out;
+	}
+	err = cs_store_policy_put(k->store, kind, id, text.p, text.len, NULL);
+	if (err == CS_OK)
+		err = audit(k, "admin",
+		            json_pack("{s:s,s:s,s:s}", "op", "policy-set", "kind", kind, "id", id));
+	ret = store_result(c, r, err);
+out:
+	json_decref(o);
+	cs_buf_fini(&text);
+	return ret;
+}
+
+/* RVPS registration (Trustee rvps/src/lib.rs): {"version":"0.1.0","type":"sample",
+ * "payload":"<base64 of {name: [values]}>"}; only the sample extractor is offered. */
+static enum MHD_Result
+h_refval_post(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
+{
+	const char *ver, *type, *payload, *name;
+	size_t vn, tn, pn;
+	struct cs_buf dec;
+	enum MHD_Result ret;
+	enum cs_err err;
+	json_t *o = NULL, *prov = NULL, *v;
+	int64_t now = cs_clock_now();
+
+	cs_buf_init(&dec, CS_STORE_VALUE_MAX);
+	err = cs_json_parse(r->body.p, r->body.len, k->cfg->body_max, &o);
+	if (err == CS_OK && !json_is_object(o))
+		err = CS_ERR_JSON_FIELD;
+	if (err == CS_OK && (err = cs_json_get_str(o, "version", &ver, &vn)) == CS_OK &&
+	    (err = cs_json_get_str(o, "type", &type, &tn)) == CS_OK &&
+	    (err = cs_json_get_str(o, "payload", &payload, &pn)) == CS_OK) {
+		if (strcmp(ver, "0.1.0") != 0 || strcmp(type, "sample") != 0)
+			err = CS_ERR_UNSUPPORTED;
+		else if (cs_b64_decode(&dec, payload, pn) != CS_OK) {
+			cs_buf_reset(&dec);
+			err = cs_b64url_decode(&dec, payload, pn);
+		}
+	}
+	if (err == CS_OK)
+		err = cs_json_parse(dec.p, dec.len, CS_STORE_VALUE_MAX, &prov);
+	if (err == CS_OK && (!json_is_object(prov) || json_object_size(prov) == 0))
+		err = CS_ERR_JSON_FIELD;
+	if (err != CS_OK) {
+		ret = problem(c, r, 400, "RvpsError", cs_err_str(err));
+		goto out;
+	}
+	json_object_foreach(prov, name, v)
+	{
+		if ((err = cs_store_refval_put(k->store, name, v, now + REFVAL_TTL)) != CS_OK)
+			break;
+		err = audit(k, "admin",
+		            json_pack("{s:s,s:s}", "op", "reference-value-set", "name", name));
+		if (err != CS_OK)
+			break;
+	}
+	ret = store_result(c, r, err);
+out:
+	json_decref(prov);
+	json_decref(o);
+	cs_buf_fini(&dec);
+	return ret;
+}
+
+static enum MHD_Result
+h_refval_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *name)
+{
+	enum MHD_Result ret;
+	enum cs_err err;
+	json_t *v = NULL;
+
+	err = cs_store_refval_get(k->store, name, cs_clock_now(), &v, NULL);
+	if (err == CS_ERR_EXPIRED || err == CS_ERR_INVAL)
+		err = CS_ERR_NOT_FOUND;
+	if (err != CS_OK)
+		return store_result(c, r, err);
+	ret = send_json(c, r, v, NULL);
+	json_decref(v);
+	return ret;
+}
+
+static enum MHD_Result
+h_resource_admin(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *path)
+{
+	uint64_t ver = 0;
+	enum cs_err err;
+
+	if (strcmp(r->method, "DELETE") == 0) {
+		err = cs_store_resource_delete(k->store, path);
+		if (err == CS_OK)
+			err = audit(k, "admin",
+			            json_pack("{s:s,s:s}", "op", "resource-delete", "path", path));
+		return store_result(c, r, err);
+	}
+	err = cs_store_resource_put(k->store, path, r->body.p, r->body.len, &ver);
+	if (err == CS_OK)
+		err = audit(k, "admin",
+		            json_pack("{s:s,s:s,s:I}", "op", "resource-put", "path", path,
+		                      "version", (json_int_t)ver));
+	return store_result(c, r, err);
+}
+
+/* ---- metrics ---- */
+
+static enum MHD_Result
+h_metrics(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
+{
+	struct cs_buf b;
+	enum MHD_Result ret;
+	enum cs_err e = CS_OK;
+
+	cs_buf_init(&b, (size_t)1 << 20);
+	e = cs_buf_append_str(&b, "# HELP kbs_http_requests_total HTTP requests by route and "
+	                          "status.\n# TYPE kbs_http_requests_total counter\n");
+	for (int rt = 0; rt < R_COUNT_ && e == CS_OK; rt++)
+		for (size_t i = 0; i < NCODES && e == CS_OK; i++) {
+			unsigned long v = atomic_load(&k->m.requests[rt][i]);
+			if (v != 0)
+				e = cs_buf_printf(
+				        &b,
+				        "kbs_http_requests_total{route=\"%s\",code=\"%u\"} "
+				        "%lu\n",
+				        route_names[rt], codes[i], v);
+		}
+	if (e == CS_OK)
+		e = cs_buf_append_str(&b, "# HELP kbs_http_request_duration_seconds Request "
+		                          "latency.\n# TYPE kbs_http_request_duration_seconds "
+		                          "histogram\n");
+	for (int rt = 1; rt < R_COUNT_ && e == CS_OK; rt++) {
+		unsigned long cum = 0;
+		for (size_t i = 0; i <= NLAT && e == CS_OK; i++) {
+			cum += atomic_load(&k->m.lat[rt][i]);
+			if (i < NLAT)
+				e = cs_buf_printf(&b,
+				                  "kbs_http_request_duration_seconds_bucket{route="
+				                  "\"%s\",le=\"%g\"} %lu\n",
+				                  route_names[rt], lat_bounds[i], cum);
+			else
+				e = cs_buf_printf(
+				        &b,
+				        "kbs_http_request_duration_seconds_bucket{route="
+				        "\"%s\",le=\"+Inf\"} %lu\n"
+				        "kbs_http_request_duration_seconds_sum{route=\"%s\"} "
+				        "%.6f\n"
+				        "kbs_http_request_duration_seconds_count{route=\"%s\"}"
+				        " %lu\n",
+				        route_names[rt], cum, route_names[rt],
+				        (double)atomic_load(&k->m.lat_sum_us[rt]) / 1e6,
+				        route_names[rt], cum);
+		}
+	}
+	if (e == CS_OK)
+		e = cs_buf_append_str(&b, "# HELP kbs_attestations_total Attestations by TEE and "
+		                          "verdict.\n# TYPE kbs_attestations_total counter\n");
+	for (size_t t = 0; t < k->as.ntees && e == CS_OK; t++)
+		for (int v = 0; v < V_COUNT_ && e == CS_OK; v++)
+			e = cs_buf_printf(&b,
+			                  "kbs_attestations_total{tee=\"%s\",verdict=\"%s\"} %lu\n",
+			                  k->as.tees[t].ops->name, verdict_names[v],
+			                  atomic_load(&k->m.attest[t][v]));
+	if (e == CS_OK)
+		e = cs_buf_printf(
+		        &b,
+		        "# HELP kbs_resource_releases_total Resources released.\n"
+		        "# TYPE kbs_resource_releases_total counter\nkbs_resource_releases_total "
+		        "%lu\n"
+		        "# HELP kbs_resource_denials_total Resource requests denied by policy.\n"
+		        "# TYPE kbs_resource_denials_total counter\nkbs_resource_denials_total "
+		        "%lu\n"
+		        "# HELP kbs_admin_auth_failures_total Failed admin attempts.\n"
+		        "# TYPE kbs_admin_auth_failures_total counter\n"
+		        "kbs_admin_auth_failures_total %lu\n"
+		        "# HELP kbs_auth_rate_limited_total /auth requests refused by the rate "
+		        "limit.\n"
+		        "# TYPE kbs_auth_rate_limited_total counter\nkbs_auth_rate_limited_total "
+		        "%lu\n",
+		        atomic_load(&k->m.releases), atomic_load(&k->m.denials),
+		        atomic_load(&k->m.admin_failures), atomic_load(&k->m.rate_limited));
+	if (e != CS_OK) {
+		cs_buf_fini(&b);
+		return problem(c, r, 500, "PrometheusError", "metrics too large");
+	}
+	ret = send_buf(c, r, 200, "text/plain; version=0.0.4", b.p, b.len, NULL);
+	cs_buf_fini(&b);
+	return ret;
+}
+
+/* ---- dispatch ---- */
+
+static enum MHD_Result
+dispatch(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *url,
+         const char *rest)
+{
+	enum MHD_Result g;
+
+	switch (r->route) {
+	case R_AUTH:
+		return h_auth(k, c, r);
+	case R_ATTEST:
+		return h_attest(k, c, r);
+	case R_RESOURCE:
+		if (strcmp(r->method, "GET") == 0)
+			return h_resource_get(k, c, r, rest);
+		if ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0)
+			return g;
+		return h_resource_admin(k, c, r, rest);
+	case R_RESOURCE_POLICY:
+	case R_ATTEST_POLICY:
+		if ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0)
+			return g;
+		return h_policy(k, c, r);
+	case R_REFVAL:
+		if ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0)
+			return g;
+		return h_refval_post(k, c, r);
+	case R_REFVAL_GET:
+		if ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0)
+			return g;
+		return h_refval_get(k, c, r, rest);
+	case R_JWKS: {
+		struct cs_buf b;
+		enum MHD_Result ret;
+
+		cs_buf_init(&b, 8192);
+		ret = cs_ear_jwks(&k->as.signer, &b) == CS_OK
+		              ? send_buf(c, r, 200, "application/jwk-set+json", b.p, b.len, NULL)
+		              : problem(c, r, 500, "PluginInternalError", "JWKS");
+		cs_buf_fini(&b);
+		return ret;
+	}
+	case R_HEALTHZ:
+		return send_buf(c, r, 200, "text/plain", "ok\n", 3, NULL);
+	case R_METRICS:
+		return h_metrics(k, c, r);
+	case R_NONE:
+	case R_COUNT_:
+	default:
+		return problem(c, r, 404, "PluginNotFound", "no such endpoint");
+	}
+}
+
+/* Validates what can be validated before the body is read; MHD_YES with r->status == 0 when the
+ * request may proceed. */
+static enum MHD_Result
+precheck(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *url,
+         const char **rest)
+{
+	long long cl;
+
+	r->route = route_of(url, rest);
+	if (r->route == R_NONE)
+		return problem(c, r, 404,
+		               strncmp(url, "/kbs/v0/", 8) == 0 ? "PluginNotFound"
+		                                                : "InvalidRequestPath",
+		               "no such endpoint");
+	if (!method_ok(r->route, r->method))
+		return problem(c, r, 405, "MethodNotAllowed", "method not allowed here");
+	if (r->route == R_RESOURCE && cs_kbs_resource_path_check(*rest, strlen(*rest)) != CS_OK)
+		return problem(c, r, 404, "InvalidRequestPath",
+		               "resource path must be <repo>/<type>/<tag> of [A-Za-z0-9_.-]");
+	if (r->route == R_REFVAL_GET &&
+	    (**rest == '\0' || strlen(*rest) > CS_STORE_NAME_MAX || strchr(*rest, '%') != NULL))
+		return problem(c, r, 404, "InvalidRequestPath", "bad reference value name");
+	if (strcmp(r->method, "POST") == 0 && wants_json(r->route) && !is_json_ctype(c))
+		return problem(c, r, 415, "UnsupportedMediaType",
+		               "Content-Type must be application/json");
+	cl = content_length(c);
+	if (cl == -2)
+		return problem(c, r, 400, "SerdeError", "malformed Content-Length");
+	if (cl > (long long)k->cfg->body_max ||
+	    (r->route == R_RESOURCE && cl > (long long)CS_STORE_VALUE_MAX))
+		return problem(c, r, 413, "PayloadTooLarge", "request body too large");
+	return MHD_YES;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+           const char *version, const char *upload, size_t *upload_size, void **ctx)
+{
+	struct cs_kbs *k = cls;
+	struct req *r = *ctx;
+	const char *rest = NULL;
+
+	(void)version;
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return MHD_NO;
+		*ctx = r;
+		r->t0 = cs_clock_mono_ns();
+		snprintf(r->method, sizeof(r->method), "%s", method);
+		snprintf(r->path, sizeof(r->path), "%s", url);
+		client_addr(c, r);
+		cs_buf_init(&r->body, k->cfg->body_max);
+		return precheck(k, c, r, url, &rest);
+	}
+	if (r->status != 0) { /* already answered by the precheck: discard the body */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		if (!r->too_large && cs_buf_append(&r->body, upload, *upload_size) != CS_OK) {
+			r->too_large = true;
+			cs_buf_fini(&r->body);
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->too_large)
+		return problem(c, r, 413, "PayloadTooLarge", "request body too large");
+	(void)route_of(url, &rest);
+	return dispatch(k, c, r, url, rest);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode tc)
+{
+	struct cs_kbs *k = cls;
+	struct req *r = *ctx;
+	uint64_t us;
+	size_t i;
+
+	(void)c;
+	if (r == NULL)
+		return;
+	us = (cs_clock_mono_ns() - r->t0) / 1000;
+	for (i = 0; i < NCODES && codes[i] != r->status; i++)
+		;
+	if (i < NCODES)
+		atomic_fetch_add(&k->m.requests[r->route][i], 1);
+	for (i = 0; i < NLAT && (double)us / 1e6 > lat_bounds[i]; i++)
+		;
+	atomic_fetch_add(&k->m.lat[r->route][i], 1);
+	atomic_fetch_add(&k->m.lat_sum_us[r->route], us);
+	if (k->cfg->log != NULL) {
+		struct cs_buf line;
+		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:I,s:I,s:s*,s:s*,s:b}", "ev",
+		                      "request", "client", r->client, "method", r->method, "path",
+		                      r->path, "status", (int)r->status, "us", (json_int_t)us,
+		                      "bytes_in", (json_int_t)r->body.len, "error", r->variant,
+		                      "note", r->note[0] ? r->note : NULL, "completed",
+		                      tc == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+		cs_buf_init(&line, 4096);
+		if (o != NULL && cs_json_dump(&line, o) == CS_OK)
+			k->cfg->log(k->cfg->log_ctx, (const char *)line.p);
+		cs_buf_fini(&line);
+		json_decref(o);
+	}
+	/* Housekeeping rides on requests: expired nonce records are purged once a minute. */
+	uint64_t now = cs_clock_mono_ns(), last = atomic_load(&k->last_purge_ns);
+	if (now - last > PURGE_EVERY_NS &&
+	    atomic_compare_exchange_strong(&k->last_purge_ns, &last, now)) {
+		/* A failed purge only delays it to the next minute. */
+		enum cs_err perr = cs_store_nonce_purge(k->store, cs_clock_now(), NULL);
+		(void)perr;
+	}
+	cs_buf_fini(&r->body);
+	free(r);
+	*ctx = NULL;
+}
+
+/* The request target is used exactly as received: no percent-decoding (see the header). */
+static size_t
+no_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
+static enum cs_err
+parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
+{
+	const char *colon = strrchr(s, ':');
+	char host[64];
+	long port;
+	char *end;
+
+	ENSURE(colon != NULL && (size_t)(colon - s) < sizeof(host), CS_ERR_CONFIG);
+	port = strtol(colon + 1, &end, 10);
+	ENSURE(*end == '\0' && colon[1] != '\0' && port >= 0 && port <= 65535, CS_ERR_CONFIG);
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	memset(ss, 0, sizeof(*ss));
+	if (host[0] == '[') {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+		size_t hl = strlen(host);
+
+		ENSURE(hl > 2 && host[hl - 1] == ']', CS_ERR_CONFIG);
+		host[hl - 1] = '\0';
+		ENSURE(inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1, CS_ERR_CONFIG);
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		*v6 = true;
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+
+		ENSURE(inet_pton(AF_INET, host, &a4->sin_addr) == 1, CS_ERR_CONFIG);
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		*v6 = false;
+	}
+	return CS_OK;
+}
+
+static char *
+read_text(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf;
+	size_t n;
+
+	if (f == NULL)
+		return NULL;
+	buf = calloc(1, 1 << 20);
+	n = buf != NULL ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	fclose(f);
+	if (buf != NULL && (n == 0 || n >= (1 << 20) - 1)) {
+		free(buf);
+		buf = NULL;
+	}
+	return buf;
+}
+
+static void
+say(char *why, size_t why_len, const char *what, enum cs_err err)
+{
+	if (why_len > 0)
+		snprintf(why, why_len, "%s: %s", what, cs_err_str(err));
+}
+
+enum cs_err
+cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, size_t why_len)
+{
+	struct sockaddr_storage ss;
+	struct cs_verify_cfg vcfg = {0};
+	unsigned flags, threads = cfg->threads;
+	struct cs_kbs *k;
+	enum cs_err err;
+	bool v6;
+	const union MHD_DaemonInfo *di;
+
+	*out = NULL;
+	if ((err = parse_listen(cfg->listen, &ss, &v6)) != CS_OK) {
+		say(why, why_len, "listen address", err);
+		return err;
+	}
+	k = calloc(1, sizeof(*k));
+	ENSURE(k != NULL, CS_ERR_NOMEM);
+	k->cfg = cfg;
+	if ((err = cs_store_open(cfg->store_url, NULL, &k->store)) != CS_OK) {
+		say(why, why_len, "store", err);
+		goto fail;
+	}
+	if ((err = cs_session_key_load(cfg->session_key, k->session_key)) != CS_OK) {
+		say(why, why_len, "session key", err);
+		goto fail;
+	}
+	vcfg.offline = true;
+	if ((err = cs_as_init(&k->as, (const char *const *)cfg->tees, cfg->ntees, &vcfg,
+	                      cfg->signer_key)) != CS_OK) {
+		say(why, why_len, "attestation service", err);
+		goto fail;
+	}
+	k->as.token_ttl = cfg->token_ttl;
+	k->as.iss = "custos-kbs";
+	k->as.build = "custos-kbs " CS_KBS_VERSION;
+	k->as.refvals.get = refval_get;
+	k->as.refvals.ctx = k;
+	if ((err = cs_admin_init(&k->admin, cfg)) != CS_OK) {
+		say(why, why_len, "admin key", err);
+		goto fail;
+	}
+	if (!cs_rl_init(&k->rl, cfg->auth_rate, cfg->auth_burst)) {
+		err = CS_ERR_NOMEM;
+		goto fail;
+	}
+	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
+	if (v6)
+		flags |= MHD_USE_IPv6;
+	if (cfg->tls_cert != NULL) {
+		k->tls_cert = read_text(cfg->tls_cert);
+		k->tls_key = read_text(cfg->tls_key);
+		if (k->tls_cert == NULL || k->tls_key == NULL) {
+			err = CS_ERR_IO;
+			say(why, why_len, "TLS certificate or key", err);
+			goto fail;
+		}
+		flags |= MHD_USE_TLS;
+	}
+	if (threads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		threads = n > 0 ? (unsigned)n : 1;
+	}
+	struct MHD_OptionItem opts[] = {
+	        {MHD_OPTION_SOCK_ADDR, 0, &ss},
+	        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL},
+	        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->conn_max, NULL},
+	        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->per_ip_max, NULL},
+	        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout_s, NULL},
+	        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->header_max, NULL},
+	        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, k},
+	        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL},
+	        {k->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, k->tls_cert},
+	        {k->tls_key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, k->tls_key},
+	        {MHD_OPTION_END, 0, NULL},
+	};
+	k->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, k, MHD_OPTION_ARRAY, opts,
+	                        MHD_OPTION_END);
+	if (k->d == NULL) {
+		err = CS_ERR_NETWORK;
+		say(why, why_len, "cannot listen", err);
+		goto fail;
+	}
+	di = MHD_get_daemon_info(k->d, MHD_DAEMON_INFO_BIND_PORT);
+	k->port = di != NULL ? di->port : 0;
+	*out = k;
+	return CS_OK;
+fail:
+	cs_kbs_stop(k);
+	return err;
+}
+
+uint16_t
+cs_kbs_port(const struct cs_kbs *k)
+{
+	return k->port;
+}
+
+void
+cs_kbs_stop(struct cs_kbs *k)
+{
+	if (k == NULL)
+		return;
+	if (k->d != NULL)
+		MHD_stop_daemon(k->d); /* waits for the worker threads */
+	cs_rl_fini(&k->rl);
+	cs_admin_fini(&k->admin);
+	cs_as_fini(&k->as);
+	cs_store_free(k->store);
+	cs_wipe(k->session_key, sizeof(k->session_key));
+	if (k->tls_key != NULL) {
+		cs_wipe(k->tls_key, strlen(k->tls_key));
+		free(k->tls_key);
+	}
+	free(k->tls_cert);
+	free(k);
+}
