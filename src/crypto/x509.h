@@ -14,8 +14,8 @@
 #include "base/err.h"
 #include "crypto/key.h"
 
-struct cs_x509;     /* opaque: one certificate */
-struct cs_x509_set; /* opaque: an ordered list of certificates */
+struct cs_x509;      /* opaque: one certificate */
+struct cs_x509_set;  /* opaque: an ordered list of certificates */
 struct cs_x509_crls; /* opaque: a set of CRLs */
 
 /* One certificate from DER or PEM (the first PEM block). Returns owned. */
@@ -36,13 +36,27 @@ void cs_x509_set_free(struct cs_x509_set *s);
 /*
  * Verifies leaf up to one of roots (trust anchors, pinned by the caller) through intermediates
  * (may be NULL) at Unix time at: signatures, validity periods, basic constraints and key usage
- * of CAs. crls (may be NULL) are checked for every certificate they cover (CS_ERR_CERT_REVOKED).
+ * of CAs. crls (may be NULL) are checked for every certificate they cover (CS_ERR_CERT_REVOKED);
+ * a certificate whose issuer has no CRL among them is not checked, while a CRL that is present
+ * but expired, not yet valid or badly signed fails the chain.
  * Returns CS_ERR_EXPIRED / CS_ERR_NOT_YET_VALID for time failures and CS_ERR_CERT otherwise.
  */
 CS_MUST_USE enum cs_err cs_x509_chain_verify(const struct cs_x509 *leaf,
-					     const struct cs_x509_set *intermediates,
-					     const struct cs_x509_set *roots,
-					     const struct cs_x509_crls *crls, int64_t at);
+                                             const struct cs_x509_set *intermediates,
+                                             const struct cs_x509_set *roots,
+                                             const struct cs_x509_crls *crls, int64_t at);
+
+/*
+ * As cs_x509_chain_verify, with options. CS_X509_STRICT adds OpenSSL's X509_V_FLAG_X509_STRICT
+ * (RFC 5280 profile checks); AMD's VCEK/VLEK fail it (no Authority Key Identifier), so it is off
+ * by default. Unknown flag bits are CS_ERR_INVAL.
+ */
+#define CS_X509_STRICT 0x1u
+CS_MUST_USE enum cs_err cs_x509_chain_verify_flags(const struct cs_x509 *leaf,
+                                                   const struct cs_x509_set *intermediates,
+                                                   const struct cs_x509_set *roots,
+                                                   const struct cs_x509_crls *crls, int64_t at,
+                                                   unsigned flags);
 
 /* CRLs from DER or PEM (one or more PEM blocks). Returns owned. */
 CS_MUST_USE enum cs_err cs_x509_crls_from(const uint8_t *p, size_t n, struct cs_x509_crls **out);
@@ -56,13 +70,13 @@ CS_MUST_USE enum cs_err cs_x509_pubkey(const struct cs_x509 *c, struct cs_key **
  * extnValue contents (the DER inside the OCTET STRING) through *p, *n; CS_ERR_NOT_FOUND if absent.
  */
 CS_MUST_USE enum cs_err cs_x509_ext(const struct cs_x509 *c, const char *oid, const uint8_t **p,
-				    size_t *n);
+                                    size_t *n);
 
 /* Appends the subject's commonName (UTF-8); CS_ERR_NOT_FOUND if none. */
 CS_MUST_USE enum cs_err cs_x509_subject_cn(const struct cs_x509 *c, struct cs_buf *out);
 /* notBefore / notAfter as Unix time. */
 CS_MUST_USE enum cs_err cs_x509_validity(const struct cs_x509 *c, int64_t *not_before,
-					 int64_t *not_after);
+                                         int64_t *not_after);
 /* Appends the DER encoding. */
 CS_MUST_USE enum cs_err cs_x509_to_der(const struct cs_x509 *c, struct cs_buf *out);
 /* SHA-256 of the DER encoding. */
