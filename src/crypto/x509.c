@@ -77,12 +77,15 @@ cs_x509_from_der(const uint8_t *p, size_t n, struct cs_x509 **out)
 	return wrap(x, out);
 }
 
-static BIO *
-mem_bio(const uint8_t *p, size_t n)
+/* A read-only memory BIO over (p, n), for PEM input. */
+static enum cs_err
+pem_bio(const uint8_t *p, size_t n, BIO **bio)
 {
-	if (p == NULL || n == 0 || n > PEM_MAX)
-		return NULL;
-	return BIO_new_mem_buf(p, (int)n);
+	ENSURE(n <= PEM_MAX, CS_ERR_TOO_LARGE);
+	ENSURE(p != NULL && n > 0, CS_ERR_CERT);
+	*bio = BIO_new_mem_buf(p, (int)n);
+	ENSURE(*bio != NULL, CS_ERR_NOMEM);
+	return CS_OK;
 }
 
 enum cs_err
@@ -93,9 +96,7 @@ cs_x509_from_pem(const uint8_t *p, size_t n, struct cs_x509 **out)
 
 	ENSURE(out != NULL, CS_ERR_INVAL);
 	*out = NULL;
-	ENSURE(n <= PEM_MAX, CS_ERR_TOO_LARGE);
-	bio = mem_bio(p, n);
-	ENSURE(bio != NULL, CS_ERR_CERT);
+	TRY(pem_bio(p, n, &bio));
 	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
 	BIO_free(bio);
 	ERR_clear_error();
@@ -195,9 +196,7 @@ cs_x509_set_from_pem(const uint8_t *p, size_t n, struct cs_x509_set **out)
 
 	ENSURE(out != NULL, CS_ERR_INVAL);
 	*out = NULL;
-	ENSURE(n <= PEM_MAX, CS_ERR_TOO_LARGE);
-	bio = mem_bio(p, n);
-	ENSURE(bio != NULL, CS_ERR_CERT);
+	TRY(pem_bio(p, n, &bio));
 	if ((err = cs_x509_set_new(&s)) != CS_OK)
 		goto out;
 	while ((x = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL)
@@ -248,8 +247,9 @@ cs_x509_crls_from(const uint8_t *p, size_t n, struct cs_x509_crls **out)
 		}
 		crl = NULL;
 	} else {
-		if ((bio = mem_bio(p, n)) == NULL)
+		if ((err = pem_bio(p, n, &bio)) != CS_OK)
 			goto out;
+		err = CS_ERR_CERT;
 		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
 			if (sk_X509_CRL_num(c->s) >= SET_MAX || sk_X509_CRL_push(c->s, crl) == 0) {
 				err = CS_ERR_TOO_LARGE;

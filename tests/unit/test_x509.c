@@ -361,17 +361,26 @@ make_pki(const char *dir)
 	return system(cmd) == 0;
 }
 
+/* Reads dir/name; returns owned or NULL (and a failed check). */
+static uint8_t *
+read_in(const char *dir, const char *name, size_t *n)
+{
+	char path[4200];
+	uint8_t *p;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	p = t_read_file(path, n);
+	CHECK(p != NULL);
+	return p;
+}
+
 static struct cs_x509_crls *
 load_crls(const char *dir, const char *name)
 {
-	char path[4200];
 	struct cs_x509_crls *c = NULL;
-	uint8_t *p;
-	size_t n;
+	size_t n = 0;
+	uint8_t *p = read_in(dir, name, &n);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	p = t_read_file(path, &n);
-	CHECK(p != NULL);
 	if (p != NULL)
 		CHECK_OK(cs_x509_crls_from(p, n, &c));
 	free(p);
@@ -381,14 +390,10 @@ load_crls(const char *dir, const char *name)
 static struct cs_x509 *
 load_pem(const char *dir, const char *name)
 {
-	char path[4200];
 	struct cs_x509 *c = NULL;
-	uint8_t *p;
-	size_t n;
+	size_t n = 0;
+	uint8_t *p = read_in(dir, name, &n);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	p = t_read_file(path, &n);
-	CHECK(p != NULL);
 	if (p != NULL)
 		CHECK_OK(cs_x509_from_pem(p, n, &c));
 	free(p);
