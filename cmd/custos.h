@@ -8,13 +8,9 @@
 
 int cs_cmd_admin(int argc, char **argv);
 int cs_cmd_inspect(int argc, char **argv);
-int cs_cmd_inspect(int argc, char **argv);
 int cs_cmd_policy(int argc, char **argv);
 int cs_cmd_reseal(int argc, char **argv);
-int cs_cmd_reseal(int argc, char **argv);
 int cs_cmd_seal(int argc, char **argv);
-int cs_cmd_seal(int argc, char **argv);
-int cs_cmd_unseal(int argc, char **argv);
 int cs_cmd_unseal(int argc, char **argv);
 int cs_cmd_version(int argc, char **argv);
 
