@@ -14,7 +14,8 @@
 #include "base/buf.h"
 #include "base/err.h"
 
-#define CS_HTTP_COOKIE_MAX 1024 /* longest kbs-session-id value accepted */
+#define CS_HTTP_COOKIE_MAX                                                                         \
+	16384 /* longest kbs-session-id value accepted (a sealed cookie may carry the token) */
 
 struct cs_http_cfg {
 	const char *ca_file;       /* PEM file to trust instead of the system store; NULL: system */

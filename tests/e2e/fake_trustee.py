@@ -14,6 +14,7 @@ rather than against our own broker only:
     resource (Trustee's PluginInternalError), which custos-agent must turn into a bounded retry.
 
 Usage: fake_trustee.py [--resource repo/type/tag=VALUE]... [--fail-gets N] [--token-ttl S]
+                       [--deny repo/type/tag]...
                        [--cert PEM --key PEM]
 Prints "PORT <n>" once listening on 127.0.0.1. GET /fake/stats returns request counters.
 """
@@ -47,6 +48,7 @@ class State:
             path, _, value = spec.partition("=")
             self.resources[path] = value.encode()
         self.fail_gets = args.fail_gets
+        self.deny = set(args.deny or [])
         self.token_ttl = args.token_ttl
         self.stats = {"auth": 0, "attest": 0, "resource": 0, "resource_ok": 0}
         self.last_attest_body = None
@@ -217,6 +219,9 @@ class Handler(BaseHTTPRequestHandler):
                 "runtime_data_claims"]["tee-pubkey"]
         except (ValueError, KeyError, TypeError) as e:
             return error(self, 401, "TokenVerifierError", "Failed to verify token: %s" % e)
+        if "/".join(segs) in st.deny:
+            # custos' deliberate deviation (and what Trustee's docs promise): 403 on denial.
+            return error(self, 403, "PolicyDeny", "Resource policy denied the request (injected)")
         value = st.resources.get("/".join(segs))
         if value is None:
             return error(self, 401, "PluginInternalError", "Resource not found")
@@ -229,6 +234,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--resource", action="append")
     ap.add_argument("--fail-gets", type=int, default=0)
+    ap.add_argument("--deny", action="append")
     ap.add_argument("--token-ttl", type=int, default=300)
     ap.add_argument("--cert")
     ap.add_argument("--key")

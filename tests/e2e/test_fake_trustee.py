@@ -78,6 +78,20 @@ def test_plain(tmp):
     finally:
         f.stop()
 
+    # A policy denial (403, custos' deviation from Trustee's 401): exit 1 with the reason, and
+    # no pointless re-attestation.
+    f = u.Fake("--resource", "default/key/k1=" + SECRET, "--deny", "default/key/k1")
+    try:
+        url = "http://127.0.0.1:%d" % f.port
+        rc, out, err = agent("get-resource", "kbs:///default/key/k1", url=url)
+        st = f.stats()
+        u.check(rc == 1 and out == b"", "denied: exit 1, nothing written (rc %d)" % rc)
+        u.check("denied by policy" in err and "Resource policy denied" in err,
+                "denial reason shown: %s" % err.strip())
+        u.check(st["attest"] == 1 and st["resource"] == 1, "no retry on 403: %r" % st)
+    finally:
+        f.stop()
+
     # A token that the KBS stops accepting (401) once: one re-attestation, then success.
     f = u.Fake("--resource", "default/key/k1=" + SECRET, "--fail-gets", "1")
     try:
