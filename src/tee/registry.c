@@ -6,10 +6,13 @@
 #include <string.h>
 
 #include "tee/sample/sample.h"
+#include "tee/snp/snp.h"
 #include "tee/tee.h"
 
 static const struct cs_tee_ops *const tees[] = {
         /* Hardware and simulated TEEs are added here, above sample, as they land. */
+	&cs_tee_snp,
+	&cs_tee_sim_snp,
         &cs_tee_sample,
 };
 

@@ -14,9 +14,12 @@
 #include "crypto/hash.h"
 #include "crypto/x509.h"
 #include "t.h"
+#include "tee/snp/attest.h"
+#include "tee/snp/collateral.h"
 #include "tee/snp/evidence.h"
 #include "tee/snp/format.h"
 #include "tee/snp/sim.h"
+#include "tee/snp/snp.h"
 #include "tee/snp/verify.h"
 
 /* One real report with what SOURCES.md says about it. */
@@ -83,6 +86,19 @@ have_fixtures(void)
 
 	free(p);
 	return p != NULL;
+}
+
+static void
+rm_tree(const char *dir)
+{
+	char cmd[600];
+
+	/* Test scratch directories only: names come from mkdtemp below. */
+	if (strncmp(dir, "/tmp/custos-test-snp-", 21) != 0)
+		abort();
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
 }
 
 /* ---- parser ---- */
@@ -780,7 +796,6 @@ test_sim_state_dir(void)
 	struct cs_buf vcek;
 	uint8_t rep[CS_SNP_REPORT_LEN];
 	struct cs_snp_verify_opts o = {.at = at_time("2026-11-30T00:00:00Z")};
-	char path[64];
 
 	if (s == NULL || mkdtemp(dir) == NULL) {
 		CHECK(!"sim or tmpdir");
@@ -801,12 +816,214 @@ test_sim_state_dir(void)
 	cs_snp_sim_free(l);
 	cs_snp_sim_free(s);
 	cs_buf_fini(&vcek);
-	static const char *files[] = {"genoa.pem", "vcek.der", "vcek.key", "chip.json"};
-	for (size_t i = 0; i < 4; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
-		unlink(path);
+	rm_tree(dir);
+}
+
+/* ---- collateral, bundles, TEE ops ---- */
+
+static void
+test_kds_urls(void)
+{
+	struct cs_buf b;
+	uint8_t chip[64] = {0};
+	struct cs_snp_tcb milan = {.bootloader = 3, .snp = 8, .microcode = 115};
+	struct cs_snp_tcb turin = {
+	        .fmc = 1, .bootloader = 3, .tee = 2, .snp = 5, .microcode = 0x61};
+	static const uint8_t tchip[8] = {0x09, 0x10, 0xb4, 0xf8, 0x84, 0xff, 0x4b, 0xa9};
+
+	chip[0] = 0xc3;
+	chip[63] = 0x4e;
+	cs_buf_init(&b, 1024);
+	CHECK_OK(cs_snp_kds_vcek_url(CS_SNP_MILAN, chip, &milan, &b));
+	{
+		char want[256] = "https://kdsintf.amd.com/vcek/v1/Milan/c3";
+		size_t l = strlen(want);
+
+		for (int i = 0; i < 62; i++, l += 2)
+			memcpy(want + l, "00", 2);
+		snprintf(want + l, sizeof(want) - l,
+		         "4e?blSPL=03&teeSPL=00&snpSPL=08&ucodeSPL=115");
+		CHECK_STR((const char *)b.p, want);
 	}
-	rmdir(dir);
+	cs_buf_reset(&b);
+	memset(chip, 0, sizeof(chip));
+	memcpy(chip, tchip, 8);
+	CHECK_OK(cs_snp_kds_vcek_url(CS_SNP_TURIN, chip, &turin, &b));
+	CHECK_STR((const char *)b.p, "https://kdsintf.amd.com/vcek/v1/Turin/0910b4f884ff4ba9"
+	                             "?fmcSPL=01&blSPL=03&teeSPL=02&snpSPL=05&ucodeSPL=97");
+	cs_buf_reset(&b);
+	CHECK_OK(cs_snp_vcek_relpath(CS_SNP_TURIN, chip, &turin, &b));
+	CHECK_STR((const char *)b.p,
+	          "snp/Turin/vcek/0910b4f884ff4ba9-bl3-tee2-snp5-ucode97-fmc1.der");
+	CHECK_ERR(cs_snp_kds_vcek_url(CS_SNP_PRODUCT_UNKNOWN, chip, &turin, &b), CS_ERR_INVAL);
+	cs_buf_fini(&b);
+}
+
+/* Evidence JSON for a report with no VEK in it (as from a host that supplies no certificates). */
+static json_t *
+bare_evidence(const uint8_t *rep, size_t n)
+{
+	json_t *ev = NULL;
+
+	CHECK_OK(cs_snp_evidence_build(rep, n, NULL, 0, &ev));
+	return ev;
+}
+
+static void
+test_collateral_cache_and_bundle(void)
+{
+	char d1[] = "/tmp/custos-test-snp-XXXXXX", d2[] = "/tmp/custos-test-snp-XXXXXX";
+	char bundle[64];
+	uint8_t *rep, *vek, *bb;
+	size_t n, vn, bn, count = 0;
+	struct cs_buf rel, got;
+	struct cs_snp_tcb tcb;
+	struct cs_snp_report r;
+	json_t *ev = NULL, *claims = NULL;
+	void *st = NULL;
+	struct cs_verify_cfg cfg = {.collateral_dir = d1, .offline = true};
+	struct cs_verify_in in = {.at = at_time("2026-11-30T00:00:00Z")};
+
+	if (!milan_pair(&rep, &n, &vek, &vn))
+		return;
+	if (mkdtemp(d1) == NULL || mkdtemp(d2) == NULL) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	cs_buf_init(&rel, 512);
+	cs_buf_init(&got, 1 << 16);
+	CHECK_OK(cs_snp_report_parse(rep, n, &r));
+	CHECK_OK(cs_snp_tcb_decode(r.reported_tcb, CS_SNP_MILAN, &tcb));
+	CHECK_OK(cs_snp_vcek_relpath(CS_SNP_MILAN, r.chip_id, &tcb, &rel));
+
+	/* Not cached yet: the offline verifier says collateral is missing. */
+	ev = bare_evidence(rep, n);
+	CHECK_OK(cs_tee_snp.verifier_new(&cfg, &st));
+	in.evidence = ev;
+	CHECK_ERR(cs_tee_snp.verify(st, &in, &claims), CS_ERR_COLLATERAL);
+	cs_tee_snp.verifier_free(st);
+
+	/* The grammar keeps writes inside the cache; contents must be what the path says. */
+	CHECK_ERR(cs_snp_cache_put(d1, "snp/Milan/../../evil.der", vek, vn), CS_ERR_PATH);
+	CHECK_ERR(cs_snp_cache_put(d1, "snp/Milan/vcek/zz.der", vek, vn), CS_ERR_PATH);
+	CHECK_ERR(cs_snp_cache_put(d1, "/etc/x", vek, vn), CS_ERR_PATH);
+	CHECK(cs_snp_cache_put(d1, (const char *)rel.p, rep, n) != CS_OK);
+	CHECK_OK(cs_snp_cache_put(d1, (const char *)rel.p, vek, vn));
+	CHECK_OK(cs_snp_cache_vcek(d1, CS_SNP_MILAN, r.chip_id, &tcb, &got));
+	CHECK(got.len == vn && memcmp(got.p, vek, vn) == 0);
+
+	/* Now the VCEK comes from the cache. */
+	CHECK_OK(cs_tee_snp.verifier_new(&cfg, &st));
+	CHECK_OK(cs_tee_snp.verify(st, &in, &claims));
+	CHECK_STR(json_string_value(json_object_get(claims, "reported_tcb_microcode")), "115");
+	json_decref(claims);
+	claims = NULL;
+	cs_tee_snp.verifier_free(st);
+
+	/* Export a bundle, import it on the "air-gapped" side, verify there. */
+	snprintf(bundle, sizeof(bundle), "%s/bundle.json", d2);
+	CHECK_OK(cs_snp_bundle_export(d1, bundle, at_time("2026-11-30T00:00:00Z")));
+	bb = t_read_file(bundle, &bn);
+	CHECK(bb != NULL);
+	if (bb != NULL) {
+		char d3[] = "/tmp/custos-test-snp-XXXXXX";
+
+		CHECK(mkdtemp(d3) != NULL);
+		CHECK_OK(cs_snp_bundle_import(d3, bb, bn, &count));
+		CHECK(count == 1);
+		cfg.collateral_dir = d3;
+		CHECK_OK(cs_tee_snp.verifier_new(&cfg, &st));
+		CHECK_OK(cs_tee_snp.verify(st, &in, &claims));
+		json_decref(claims);
+		claims = NULL;
+		cs_tee_snp.verifier_free(st);
+		rm_tree(d3);
+		free(bb);
+	}
+	/* A bundle with a path outside the grammar changes nothing. */
+	{
+		char d4[] = "/tmp/custos-test-snp-XXXXXX", evil[512];
+		static const char *bad =
+		        "{\"custos_collateral\":1,\"files\":[{\"path\":\"snp/Milan/crl.der\","
+		        "\"data\":\"AAAA\"}]}";
+
+		CHECK(mkdtemp(d4) != NULL);
+		snprintf(evil, sizeof(evil),
+		         "{\"custos_collateral\":1,\"files\":[{\"path\":\"snp/../x.der\","
+		         "\"data\":\"AAAA\"}]}");
+		CHECK_ERR(cs_snp_bundle_import(d4, (const uint8_t *)evil, strlen(evil), NULL),
+		          CS_ERR_PATH);
+		CHECK(cs_snp_bundle_import(d4, (const uint8_t *)bad, strlen(bad), NULL) != CS_OK);
+		CHECK_ERR(cs_snp_bundle_import(d4, (const uint8_t *)"{}", 2, NULL),
+		          CS_ERR_JSON_FIELD);
+		CHECK_ERR(cs_snp_bundle_export(d4, bundle, 0), CS_ERR_COLLATERAL);
+		rm_tree(d4);
+	}
+	json_decref(ev);
+	cs_buf_fini(&rel);
+	cs_buf_fini(&got);
+	rm_tree(d1);
+	rm_tree(d2);
+	free(rep);
+	free(vek);
+}
+
+static void
+test_tee_ops(void)
+{
+	char dir[] = "/tmp/custos-test-snp-XXXXXX";
+	struct cs_snp_sim *s = sim_make(CS_SNP_GENOA);
+	struct cs_verify_cfg none = {0}, test = {.roots_dir = dir};
+	uint8_t rd[64];
+	json_t *ev = NULL, *claims = NULL;
+	void *st = NULL, *amd = NULL;
+	struct cs_verify_in in = {.report_data = rd, .at = at_time("2026-11-30T00:00:00Z")};
+
+	CHECK(strcmp(cs_tee_snp.name, "snp") == 0 && strcmp(cs_tee_sim_snp.name, "sim-snp") == 0);
+	/* No SNP guest interface on a build machine: a clear error, not a crash. */
+	if (!cs_snp_attest_available())
+		CHECK_ERR(cs_snp_attest(rd, &ev), CS_ERR_NO_TEE);
+	/* sim-snp is refused without explicit (test) roots. */
+	CHECK_ERR(cs_tee_sim_snp.verifier_new(&none, &st), CS_ERR_CONFIG);
+	CHECK(st == NULL);
+	if (s == NULL || mkdtemp(dir) == NULL) {
+		cs_snp_sim_free(s);
+		return;
+	}
+	CHECK_OK(cs_snp_sim_save(s, dir));
+	unsetenv("CUSTOS_SIM_SNP_DIR");
+	CHECK(!cs_tee_sim_snp.detect());
+	CHECK_ERR(cs_tee_sim_snp.attest(rd, &ev), CS_ERR_NO_TEE);
+	setenv("CUSTOS_SIM_SNP_DIR", dir, 1);
+	setenv("CUSTOS_SIM_SNP_MEASUREMENT",
+	       "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+	       "202122232425262728292a2b2c2d2e2f",
+	       1);
+	CHECK(cs_tee_sim_snp.detect());
+	memset(rd, 0x42, sizeof(rd));
+	CHECK_OK(cs_tee_sim_snp.attest(rd, &ev));
+	in.evidence = ev;
+	CHECK_OK(cs_tee_sim_snp.verifier_new(&test, &st));
+	CHECK_OK(cs_tee_sim_snp.verify(st, &in, &claims));
+	CHECK_STR(json_string_value(json_object_get(claims, "measurement")),
+	          "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKissLS4v");
+	CHECK_STR(json_string_value(json_object_get(claims, "product")), "Genoa");
+	json_decref(claims);
+	claims = NULL;
+	rd[0] ^= 1; /* another session's binding */
+	CHECK_ERR(cs_tee_sim_snp.verify(st, &in, &claims), CS_ERR_BINDING);
+	CHECK(claims == NULL);
+	rd[0] ^= 1;
+	/* The real `snp` verifier with AMD's roots refuses simulated evidence. */
+	CHECK_OK(cs_tee_snp.verifier_new(&none, &amd));
+	CHECK_ERR(cs_tee_snp.verify(amd, &in, &claims), CS_ERR_CERT);
+	cs_tee_snp.verifier_free(amd);
+	cs_tee_sim_snp.verifier_free(st);
+	unsetenv("CUSTOS_SIM_SNP_DIR");
+	unsetenv("CUSTOS_SIM_SNP_MEASUREMENT");
+	json_decref(ev);
+	cs_snp_sim_free(s);
+	rm_tree(dir);
 }
 
 int
@@ -825,6 +1042,9 @@ main(void)
 	T_RUN(test_evidence_json);
 	T_RUN(test_sim_round_trip);
 	T_RUN(test_sim_state_dir);
+	T_RUN(test_kds_urls);
+	T_RUN(test_collateral_cache_and_bundle);
+	T_RUN(test_tee_ops);
 	if (fx_skipped > 0)
 		printf("SKIP: %d fixture tests: fixtures folder not found (set CUSTOS_FIXTURES)\n",
 		       fx_skipped);

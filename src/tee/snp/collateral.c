@@ -1,0 +1,538 @@
+/*
+ * SEV-SNP collateral (see collateral.h). KDS paths: AMD "Versioned Chip Endorsement Key (VCEK)
+ * Certificate and KDS Interface Specification" rev 0.51 §4; Turin takes the 8-byte hwID and an
+ * fmcSPL parameter (snpguest fetch.rs, Trustee snp verifier).
+ */
+#include <curl/curl.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/b64.h"
+#include "base/clock.h"
+#include "crypto/x509.h"
+#include "tee/snp/collateral.h"
+
+#define FILE_MAX (256 * 1024)
+#define BUNDLE_MAX (64 * 1024 * 1024)
+#define KDS_ATTEMPTS 4
+#define KDS_BACKOFF_MAX_S 30
+
+static size_t
+hwid_len(enum cs_snp_product p)
+{
+	return p == CS_SNP_TURIN ? CS_SNP_TURIN_CHIP_ID_LEN : CS_SNP_CHIP_ID_LEN;
+}
+
+enum cs_err
+cs_snp_kds_vcek_url(enum cs_snp_product p, const uint8_t *chip_id, const struct cs_snp_tcb *tcb,
+                    struct cs_buf *out)
+{
+	ENSURE(p > CS_SNP_PRODUCT_UNKNOWN && p < CS_SNP_PRODUCT_COUNT, CS_ERR_INVAL);
+	TRY(cs_buf_printf(out, "%s/vcek/v1/%s/", CS_SNP_KDS_BASE, cs_snp_product_name(p)));
+	TRY(cs_hex_encode(out, chip_id, hwid_len(p)));
+	if (p == CS_SNP_TURIN)
+		TRY(cs_buf_printf(out, "?fmcSPL=%02u&blSPL=%02u", tcb->fmc, tcb->bootloader));
+	else
+		TRY(cs_buf_printf(out, "?blSPL=%02u", tcb->bootloader));
+	return cs_buf_printf(out, "&teeSPL=%02u&snpSPL=%02u&ucodeSPL=%02u", tcb->tee, tcb->snp,
+	                     tcb->microcode);
+}
+
+enum cs_err
+cs_snp_vcek_relpath(enum cs_snp_product p, const uint8_t *chip_id, const struct cs_snp_tcb *tcb,
+                    struct cs_buf *out)
+{
+	ENSURE(p > CS_SNP_PRODUCT_UNKNOWN && p < CS_SNP_PRODUCT_COUNT, CS_ERR_INVAL);
+	TRY(cs_buf_printf(out, "snp/%s/vcek/", cs_snp_product_name(p)));
+	TRY(cs_hex_encode(out, chip_id, hwid_len(p)));
+	TRY(cs_buf_printf(out, "-bl%u-tee%u-snp%u-ucode%u", tcb->bootloader, tcb->tee, tcb->snp,
+	                  tcb->microcode));
+	if (p == CS_SNP_TURIN)
+		TRY(cs_buf_printf(out, "-fmc%u", tcb->fmc));
+	return cs_buf_append_str(out, ".der");
+}
+
+/* ---- path grammar ---- */
+
+static size_t
+span(const char *s, const char *set)
+{
+	return strspn(s, set);
+}
+
+/* Accepts "<u8 decimal>" at s, advancing. */
+static bool
+take_num(const char **s)
+{
+	size_t n = span(*s, "0123456789");
+
+	if (n == 0 || n > 3 || ((*s)[0] == '0' && n > 1))
+		return false;
+	*s += n;
+	return true;
+}
+
+static bool
+take_lit(const char **s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (strncmp(*s, lit, n) != 0)
+		return false;
+	*s += n;
+	return true;
+}
+
+/*
+ * The only relative paths a cache holds or a bundle may carry: snp/<Product>/cert_chain.pem,
+ * snp/<Product>/crl.der, snp/<Product>/vcek/<hex>-bl<n>-tee<n>-snp<n>-ucode<n>[-fmc<n>].der.
+ * No "..", no other characters, so that a bundle cannot write outside the cache.
+ */
+static bool
+relpath_ok(const char *rel, enum cs_snp_product *prod, int *kind)
+{
+	static const enum cs_snp_product all[] = {CS_SNP_MILAN, CS_SNP_GENOA, CS_SNP_TURIN};
+	const char *s = rel;
+	size_t hex;
+
+	if (!take_lit(&s, "snp/"))
+		return false;
+	*prod = CS_SNP_PRODUCT_UNKNOWN;
+	for (size_t i = 0; i < 3; i++) {
+		const char *name = cs_snp_product_name(all[i]);
+		size_t n = strlen(name);
+
+		if (strncmp(s, name, n) == 0 && s[n] == '/') {
+			*prod = all[i];
+			s += n + 1;
+		}
+	}
+	if (*prod == CS_SNP_PRODUCT_UNKNOWN)
+		return false;
+	if (strcmp(s, "cert_chain.pem") == 0)
+		return *kind = 1, true;
+	if (strcmp(s, "crl.der") == 0)
+		return *kind = 2, true;
+	if (!take_lit(&s, "vcek/"))
+		return false;
+	hex = span(s, "0123456789abcdef");
+	if (hex != 2 * hwid_len(*prod))
+		return false;
+	s += hex;
+	if (!take_lit(&s, "-bl") || !take_num(&s) || !take_lit(&s, "-tee") || !take_num(&s) ||
+	    !take_lit(&s, "-snp") || !take_num(&s) || !take_lit(&s, "-ucode") || !take_num(&s))
+		return false;
+	if (*prod == CS_SNP_TURIN && (!take_lit(&s, "-fmc") || !take_num(&s)))
+		return false;
+	*kind = 3;
+	return strcmp(s, ".der") == 0;
+}
+
+/* The contents must be what the path says: a certificate chain, a CRL, a certificate. */
+static enum cs_err
+content_ok(int kind, const uint8_t *p, size_t n)
+{
+	struct cs_x509_set *set = NULL;
+	struct cs_x509_crls *crls = NULL;
+	struct cs_x509 *c = NULL;
+	enum cs_err err;
+
+	switch (kind) {
+	case 1:
+		err = cs_x509_set_from_pem(p, n, &set);
+		cs_x509_set_free(set);
+		return err;
+	case 2:
+		err = cs_x509_crls_from(p, n, &crls);
+		cs_x509_crls_free(crls);
+		return err;
+	default:
+		err = cs_x509_from_der(p, n, &c);
+		cs_x509_free(c);
+		return err;
+	}
+}
+
+/* ---- files ---- */
+
+static enum cs_err
+read_path(const char *path, size_t max, struct cs_buf *out)
+{
+	uint8_t chunk[8192];
+	FILE *f = fopen(path, "rb");
+	size_t got;
+	enum cs_err err = CS_OK;
+
+	ENSURE(f != NULL, errno == ENOENT ? CS_ERR_NOT_FOUND : CS_ERR_IO);
+	while (err == CS_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		err = out->len + got > max ? CS_ERR_TOO_LARGE : cs_buf_append(out, chunk, got);
+	if (err == CS_OK && ferror(f))
+		err = CS_ERR_IO;
+	fclose(f);
+	return err;
+}
+
+static enum cs_err
+mkdirs(char *path)
+{
+	for (char *p = path + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+			*p = '/';
+			return CS_ERR_IO;
+		}
+		*p = '/';
+	}
+	return CS_OK;
+}
+
+/* Writes path via a temporary file and rename, so readers never see half a file. */
+static enum cs_err
+write_atomic(const char *path, const uint8_t *p, size_t n)
+{
+	char tmp[4200];
+	int fd;
+	ssize_t w;
+
+	ENSURE((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)getpid()) < sizeof(tmp),
+	       CS_ERR_INVAL);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	ENSURE(fd >= 0, CS_ERR_IO);
+	w = write(fd, p, n);
+	if (w < 0 || (size_t)w != n || fsync(fd) != 0) {
+		close(fd);
+		unlink(tmp);
+		return CS_ERR_IO;
+	}
+	if (close(fd) != 0 || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return CS_ERR_IO;
+	}
+	return CS_OK;
+}
+
+static enum cs_err
+join(const char *dir, const char *rel, char *out, size_t cap)
+{
+	ENSURE((size_t)snprintf(out, cap, "%s/%s", dir, rel) < cap, CS_ERR_INVAL);
+	return CS_OK;
+}
+
+enum cs_err
+cs_snp_cache_put(const char *dir, const char *rel, const uint8_t *p, size_t n)
+{
+	enum cs_snp_product prod;
+	int kind;
+	char path[4096];
+
+	ENSURE(relpath_ok(rel, &prod, &kind), CS_ERR_PATH);
+	TRY(content_ok(kind, p, n));
+	TRY(join(dir, rel, path, sizeof(path)));
+	TRY(mkdirs(path));
+	return write_atomic(path, p, n);
+}
+
+enum cs_err
+cs_snp_cache_vcek(const char *dir, enum cs_snp_product p, const uint8_t *chip_id,
+                  const struct cs_snp_tcb *tcb, struct cs_buf *out)
+{
+	struct cs_buf rel;
+	char path[4096];
+	enum cs_err err;
+
+	ENSURE(dir != NULL, CS_ERR_COLLATERAL);
+	cs_buf_init(&rel, 512);
+	err = cs_snp_vcek_relpath(p, chip_id, tcb, &rel);
+	if (err == CS_OK)
+		err = join(dir, (const char *)rel.p, path, sizeof(path));
+	if (err == CS_OK)
+		err = read_path(path, FILE_MAX, out);
+	if (err == CS_ERR_NOT_FOUND)
+		err = CS_ERR_COLLATERAL;
+	cs_buf_fini(&rel);
+	return err;
+}
+
+/* ---- KDS over libcurl ---- */
+
+struct fetch {
+	struct cs_buf *body;
+	long retry_after; /* seconds, from the Retry-After header; -1 if none */
+};
+
+static size_t
+on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct fetch *f = arg;
+	size_t n = size * nmemb;
+
+	if (f->body->len + n > FILE_MAX || cs_buf_append(f->body, p, n) != CS_OK)
+		return 0; /* aborts the transfer */
+	return n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct fetch *f = arg;
+	size_t n = size * nmemb;
+	static const char name[] = "retry-after:";
+
+	if (n > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+		long v = 0;
+		size_t i = sizeof(name) - 1;
+
+		while (i < n && p[i] == ' ')
+			i++;
+		for (; i < n && p[i] >= '0' && p[i] <= '9' && v < 100000; i++)
+			v = v * 10 + (p[i] - '0');
+		f->retry_after = v;
+	}
+	return n;
+}
+
+/* GET url into out; retries 429/503 with backoff. */
+static enum cs_err
+http_get(const char *url, struct cs_buf *out)
+{
+	enum cs_err err = CS_ERR_NETWORK;
+
+	for (int attempt = 0; attempt < KDS_ATTEMPTS; attempt++) {
+		struct fetch f = {.body = out, .retry_after = -1};
+		CURL *c = curl_easy_init();
+		CURLcode rc;
+		long status = 0, wait;
+
+		ENSURE(c != NULL, CS_ERR_NOMEM);
+		cs_buf_reset(out);
+		curl_easy_setopt(c, CURLOPT_URL, url);
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)FILE_MAX);
+		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
+		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(c, CURLOPT_HEADERDATA, &f);
+		curl_easy_setopt(c, CURLOPT_USERAGENT, "custos");
+		rc = curl_easy_perform(c);
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_cleanup(c);
+		if (rc == CURLE_OPERATION_TIMEDOUT)
+			return CS_ERR_TIMEOUT;
+		if (rc != CURLE_OK)
+			return CS_ERR_NETWORK;
+		if (status == 200)
+			return CS_OK;
+		if (status == 404)
+			return CS_ERR_NOT_FOUND;
+		if (status != 429 && status != 503)
+			return CS_ERR_NETWORK;
+		err = CS_ERR_RATE_LIMIT;
+		wait = f.retry_after >= 0 ? f.retry_after : 1L << attempt;
+		if (wait > KDS_BACKOFF_MAX_S)
+			wait = KDS_BACKOFF_MAX_S;
+		if (attempt + 1 < KDS_ATTEMPTS)
+			sleep((unsigned)wait);
+	}
+	return err;
+}
+
+enum cs_err
+cs_snp_kds_fetch_vcek(const char *dir, enum cs_snp_product p, const uint8_t *chip_id,
+                      const struct cs_snp_tcb *tcb, struct cs_buf *out)
+{
+	struct cs_buf url, rel;
+	enum cs_err err;
+
+	cs_buf_init(&url, 1024);
+	cs_buf_init(&rel, 512);
+	err = cs_snp_kds_vcek_url(p, chip_id, tcb, &url);
+	if (err == CS_OK)
+		err = http_get((const char *)url.p, out);
+	if (err == CS_OK && dir != NULL)
+		err = cs_snp_vcek_relpath(p, chip_id, tcb, &rel);
+	if (err == CS_OK && dir != NULL)
+		err = cs_snp_cache_put(dir, (const char *)rel.p, out->p, out->len);
+	cs_buf_fini(&url);
+	cs_buf_fini(&rel);
+	return err;
+}
+
+enum cs_err
+cs_snp_kds_fetch_chain(const char *dir, enum cs_snp_product p)
+{
+	static const char *const what[][2] = {{"cert_chain", "cert_chain.pem"}, {"crl", "crl.der"}};
+	enum cs_err err = CS_OK;
+
+	ENSURE(p > CS_SNP_PRODUCT_UNKNOWN && p < CS_SNP_PRODUCT_COUNT, CS_ERR_INVAL);
+	for (size_t i = 0; i < 2 && err == CS_OK; i++) {
+		struct cs_buf url, body;
+		char rel[64];
+
+		cs_buf_init(&url, 512);
+		cs_buf_init(&body, FILE_MAX);
+		snprintf(rel, sizeof(rel), "snp/%s/%s", cs_snp_product_name(p), what[i][1]);
+		err = cs_buf_printf(&url, "%s/vcek/v1/%s/%s", CS_SNP_KDS_BASE,
+		                    cs_snp_product_name(p), what[i][0]);
+		if (err == CS_OK)
+			err = http_get((const char *)url.p, &body);
+		if (err == CS_OK)
+			err = cs_snp_cache_put(dir, rel, body.p, body.len);
+		cs_buf_fini(&url);
+		cs_buf_fini(&body);
+	}
+	return err;
+}
+
+/* ---- bundles ---- */
+
+/* Adds one cached file to the bundle's "files" array. */
+static enum cs_err
+bundle_add(json_t *files, const char *dir, const char *rel)
+{
+	struct cs_buf data, b64;
+	char path[4096];
+	enum cs_err err;
+	json_t *e;
+
+	TRY(join(dir, rel, path, sizeof(path)));
+	cs_buf_init(&data, FILE_MAX);
+	cs_buf_init(&b64, 2 * FILE_MAX);
+	err = read_path(path, FILE_MAX, &data);
+	if (err == CS_OK)
+		err = cs_b64_encode(&b64, data.p, data.len);
+	if (err == CS_OK) {
+		e = json_pack("{s:s,s:s}", "path", rel, "data", b64.len ? (char *)b64.p : "");
+		if (e == NULL || json_array_append_new(files, e) != 0)
+			err = CS_ERR_NOMEM;
+	}
+	cs_buf_fini(&data);
+	cs_buf_fini(&b64);
+	return err;
+}
+
+static enum cs_err
+bundle_walk(json_t *files, const char *dir, const char *reldir, int depth)
+{
+	char path[4096], rel[1024];
+	struct dirent *d;
+	DIR *dh;
+	enum cs_err err = CS_OK;
+
+	ENSURE(depth < 4, CS_ERR_TOO_LARGE);
+	TRY(join(dir, reldir, path, sizeof(path)));
+	dh = opendir(path);
+	if (dh == NULL)
+		return errno == ENOENT ? CS_OK : CS_ERR_IO;
+	while (err == CS_OK && (d = readdir(dh)) != NULL) {
+		enum cs_snp_product prod;
+		int kind;
+
+		if (d->d_name[0] == '.')
+			continue;
+		if ((size_t)snprintf(rel, sizeof(rel), "%s/%s", reldir, d->d_name) >= sizeof(rel))
+			continue;
+		if (relpath_ok(rel, &prod, &kind))
+			err = bundle_add(files, dir, rel);
+		else if (d->d_type == DT_DIR)
+			err = bundle_walk(files, dir, rel, depth + 1);
+		/* anything else (temporary files, strays) is not collateral */
+	}
+	closedir(dh);
+	return err;
+}
+
+enum cs_err
+cs_snp_bundle_export(const char *dir, const char *path, int64_t now)
+{
+	json_t *b = NULL, *files = json_array();
+	char created[21], *text = NULL;
+	enum cs_err err;
+
+	ENSURE(files != NULL, CS_ERR_NOMEM);
+	err = bundle_walk(files, dir, "snp", 0);
+	if (err == CS_OK && json_array_size(files) == 0)
+		err = CS_ERR_COLLATERAL;
+	if (err == CS_OK) {
+		cs_time_format_rfc3339(now, created);
+		b = json_pack("{s:i,s:s,s:O}", "custos_collateral", 1, "created", created, "files",
+		              files);
+		text = b != NULL ? json_dumps(b, JSON_INDENT(1) | JSON_SORT_KEYS) : NULL;
+		err = text != NULL ? write_atomic(path, (const uint8_t *)text, strlen(text))
+		                   : CS_ERR_NOMEM;
+	}
+	free(text);
+	json_decref(b);
+	json_decref(files);
+	return err;
+}
+
+enum cs_err
+cs_snp_bundle_import(const char *dir, const uint8_t *p, size_t n, size_t *count)
+{
+	json_error_t jerr;
+	json_t *b, *files, *e;
+	struct cs_buf *data = NULL;
+	size_t i, nfiles = 0;
+	enum cs_err err = CS_ERR_JSON_FIELD;
+
+	ENSURE(n <= BUNDLE_MAX, CS_ERR_TOO_LARGE);
+	b = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
+	ENSURE(b != NULL, CS_ERR_JSON);
+	files = json_object_get(b, "files");
+	if (json_integer_value(json_object_get(b, "custos_collateral")) != 1 ||
+	    !json_is_array(files))
+		goto out;
+	nfiles = json_array_size(files);
+	data = calloc(nfiles + 1, sizeof(*data));
+	err = CS_ERR_NOMEM;
+	if (data == NULL)
+		goto out;
+	/* First check every entry, then write: a bad bundle changes nothing. */
+	json_array_foreach(files, i, e)
+	{
+		const char *rel = json_string_value(json_object_get(e, "path"));
+		const char *s = json_string_value(json_object_get(e, "data"));
+		enum cs_snp_product prod;
+		int kind;
+
+		cs_buf_init(&data[i], FILE_MAX);
+		err = CS_ERR_JSON_FIELD;
+		if (rel == NULL || s == NULL)
+			goto out;
+		err = CS_ERR_PATH;
+		if (!relpath_ok(rel, &prod, &kind))
+			goto out;
+		if ((err = cs_b64_decode(&data[i], s, strlen(s))) != CS_OK ||
+		    (err = content_ok(kind, data[i].p, data[i].len)) != CS_OK)
+			goto out;
+	}
+	json_array_foreach(files, i, e)
+	{
+		const char *rel = json_string_value(json_object_get(e, "path"));
+
+		if ((err = cs_snp_cache_put(dir, rel, data[i].p, data[i].len)) != CS_OK)
+			goto out;
+	}
+	if (count != NULL)
+		*count = nfiles;
+	err = CS_OK;
+out:
+	for (i = 0; data != NULL && i < nfiles; i++)
+		cs_buf_fini(&data[i]);
+	free(data);
+	json_decref(b);
+	return err;
+}

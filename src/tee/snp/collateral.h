@@ -1,0 +1,62 @@
+/*
+ * SEV-SNP collateral: VCEKs, cert chains and CRLs from AMD's Key Distribution Service
+ * (kdsintf.amd.com), an on-disk cache, and offline bundles for air-gapped brokers.
+ *
+ * Cache layout under a collateral directory D (every file is what KDS serves, unchanged):
+ *   D/snp/<Product>/vcek/<hwid hex>-<tcb>.der   VCEK for one chip and TCB; <tcb> is
+ *                                                "bl<n>-tee<n>-snp<n>-ucode<n>[-fmc<n>]"
+ *   D/snp/<Product>/cert_chain.pem              ASK then ARK (informative: roots stay pinned)
+ *   D/snp/<Product>/crl.der                     the ARK-signed CRL
+ *
+ * A bundle is one JSON file {"custos_collateral": 1, "created": RFC 3339, "files": [{"path":
+ * <relative path as above>, "data": <base64>}]}; import checks every path against the grammar
+ * above and every file's contents (DER/PEM certificates, DER CRL) before writing any of them.
+ */
+#ifndef CS_TEE_SNP_COLLATERAL_H
+#define CS_TEE_SNP_COLLATERAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/buf.h"
+#include "base/err.h"
+#include "tee/snp/format.h"
+
+#define CS_SNP_KDS_BASE "https://kdsintf.amd.com"
+
+/* Appends the KDS URL of the VCEK for chip_id (64 bytes; Turin uses the first 8) and tcb. */
+CS_MUST_USE enum cs_err cs_snp_kds_vcek_url(enum cs_snp_product p, const uint8_t *chip_id,
+                                            const struct cs_snp_tcb *tcb, struct cs_buf *out);
+
+/* Appends the cache path of that VCEK relative to a collateral directory. */
+CS_MUST_USE enum cs_err cs_snp_vcek_relpath(enum cs_snp_product p, const uint8_t *chip_id,
+                                            const struct cs_snp_tcb *tcb, struct cs_buf *out);
+
+/* Appends the cached VCEK (DER) to out; CS_ERR_COLLATERAL when it is not cached. */
+CS_MUST_USE enum cs_err cs_snp_cache_vcek(const char *dir, enum cs_snp_product p,
+                                          const uint8_t *chip_id, const struct cs_snp_tcb *tcb,
+                                          struct cs_buf *out);
+
+/* Writes one file of the layout (rel must match the grammar) atomically under dir. */
+CS_MUST_USE enum cs_err cs_snp_cache_put(const char *dir, const char *rel, const uint8_t *p,
+                                         size_t n);
+
+/*
+ * Fetches the VCEK from KDS (libcurl; 10 s connect / 30 s total timeouts; on HTTP 429 or 503
+ * waits per Retry-After, else 1, 2, 4 s, at most 4 attempts) and stores it in the cache.
+ * CS_ERR_NETWORK / CS_ERR_TIMEOUT / CS_ERR_RATE_LIMIT / CS_ERR_NOT_FOUND (HTTP 404).
+ */
+CS_MUST_USE enum cs_err cs_snp_kds_fetch_vcek(const char *dir, enum cs_snp_product p,
+                                              const uint8_t *chip_id, const struct cs_snp_tcb *tcb,
+                                              struct cs_buf *out);
+/* Fetches cert_chain and crl for p into the cache. */
+CS_MUST_USE enum cs_err cs_snp_kds_fetch_chain(const char *dir, enum cs_snp_product p);
+
+/* Writes every cached SNP file under dir into one bundle file at path. */
+CS_MUST_USE enum cs_err cs_snp_bundle_export(const char *dir, const char *path, int64_t now);
+/* Checks and imports a bundle into dir; *count (may be NULL) gets the number of files. */
+CS_MUST_USE enum cs_err cs_snp_bundle_import(const char *dir, const uint8_t *p, size_t n,
+                                             size_t *count);
+
+#endif
