@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/decoder.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
@@ -124,7 +125,9 @@ cs_key_wrap_evp(EVP_PKEY *pkey, struct cs_key **out)
 		return CS_ERR_NOMEM;
 	}
 	k->pkey = pkey;
-	if ((err = classify(pkey, &k->type, &k->priv)) != CS_OK) {
+	err = classify(pkey, &k->type, &k->priv);
+	ERR_clear_error(); /* probing for the private part fails on public keys */
+	if (err != CS_OK) {
 		cs_key_free(k);
 		return err;
 	}
@@ -194,6 +197,14 @@ cs_key_evp(const struct cs_key *k)
 	return k != NULL ? k->pkey : NULL;
 }
 
+static int
+no_passphrase(char *pass, size_t size, size_t *len, const OSSL_PARAM params[], void *arg)
+{
+	(void)pass, (void)size, (void)params, (void)arg;
+	*len = 0;
+	return 0;
+}
+
 /* Decodes a key of any supported type, private first, then public; input_type "PEM" or "DER". */
 static enum cs_err
 decode(const char *input_type, const uint8_t *p, size_t n, struct cs_key **out)
@@ -215,10 +226,13 @@ decode(const char *input_type, const uint8_t *p, size_t n, struct cs_key **out)
 		dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, input_type, NULL, NULL, selections[i],
 		                                     NULL, NULL);
 		ENSURE(dctx != NULL, CS_ERR_NOMEM);
-		/* No passphrase callback: encrypted keys fail to decode. */
-		ok = OSSL_DECODER_from_data(dctx, &data, &len);
+		/* Encrypted keys fail to decode: never fall back to prompting on a terminal. */
+		ok = OSSL_DECODER_CTX_set_passphrase_cb(dctx, no_passphrase, NULL) == 1 &&
+		     OSSL_DECODER_from_data(dctx, &data, &len) == 1;
 		OSSL_DECODER_CTX_free(dctx);
-		if (ok == 1 && pkey != NULL) {
+		ERR_clear_error(); /* a failed attempt leaves nothing for the next caller to trip on
+		                    */
+		if (ok && pkey != NULL) {
 			/* DER must be consumed whole; PEM may carry other blocks after the key. */
 			if (strcmp(input_type, "DER") == 0 && len != 0) {
 				EVP_PKEY_free(pkey);
@@ -302,6 +316,7 @@ check_key(EVP_PKEY *pkey, bool priv)
 	if (ok && priv)
 		ok = EVP_PKEY_private_check(ctx) == 1 && EVP_PKEY_pairwise_check(ctx) == 1;
 	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
 	return ok ? CS_OK : CS_ERR_KEY;
 }
 
@@ -317,6 +332,7 @@ fromdata(const char *type, int selection, OSSL_PARAM *params, EVP_PKEY **pkey)
 	ok = EVP_PKEY_fromdata_init(ctx) == 1 &&
 	     EVP_PKEY_fromdata(ctx, pkey, selection, params) == 1;
 	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
 	if (!ok) {
 		EVP_PKEY_free(*pkey);
 		*pkey = NULL;

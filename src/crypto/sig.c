@@ -12,6 +12,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/ec.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 
@@ -139,6 +140,7 @@ cs_ecdsa_verify_digest(const struct cs_key *k, const uint8_t *dgst, size_t dlen,
 		goto out;
 	err = CS_OK; /* the only line that grants success */
 out:
+	ERR_clear_error(); /* a rejected signature leaves no error state behind */
 	EVP_PKEY_CTX_free(ctx);
 	OPENSSL_free(der);
 	return err;
@@ -206,6 +208,7 @@ digest_sign(const struct cs_key *k, const EVP_MD *md, int pad, int salt_len, con
 	*siglen = len;
 	err = CS_OK;
 out:
+	ERR_clear_error();
 	EVP_MD_CTX_free(mctx);
 	return err;
 }
@@ -226,6 +229,7 @@ digest_verify(const struct cs_key *k, const EVP_MD *md, int pad, int salt_len, c
 		goto out;
 	err = CS_OK; /* the only line that grants success */
 out:
+	ERR_clear_error();
 	EVP_MD_CTX_free(mctx);
 	return err;
 }

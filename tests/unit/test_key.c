@@ -31,6 +31,16 @@ static const char p256_sec1[] = "-----BEGIN EC PRIVATE KEY-----\n"
                                 "O8jVihjSn1/gYQ33rQdNYTtGEkcgCfirXw==\n"
                                 "-----END EC PRIVATE KEY-----\n";
 
+/* PKCS#8 encrypted under the passphrase "x". */
+static const char p256_encrypted[] =
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\n"
+        "MIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAhR3ScnR4BMxwICCAAw\n"
+        "DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEMhVJAW84YUA+kjJ6xe+E7MEgZBJ\n"
+        "1tEoN/dUm1BIb4hp2hegBlacP3Q8uFNNIAeLbEiUjZRlXAoFZQofc4zPeca1nXb3\n"
+        "BfmrewLMCog9pA6XeI+yhZAsOUkNV/mDUWuVvWYMUfAUjzJqtyH11TeLvQQRir74\n"
+        "GtaEXBzTnP+imAp+ZijmIRWoDEGM493syMP9mTWktB2eQhomMwss0wcKb1zEbAc=\n"
+        "-----END ENCRYPTED PRIVATE KEY-----\n";
+
 static const uint8_t msg[] = "message";
 
 static void
@@ -120,6 +130,9 @@ test_unsupported(void)
 	CHECK_ERR(cs_key_from_pem((const uint8_t *)rsa1024_pub, strlen(rsa1024_pub), &k),
 	          CS_ERR_KEY);
 	CHECK_ERR(cs_key_from_pem((const uint8_t *)"garbage", 7, &k), CS_ERR_KEY);
+	/* Encrypted keys are refused without asking for a passphrase. */
+	CHECK_ERR(cs_key_from_pem((const uint8_t *)p256_encrypted, strlen(p256_encrypted), &k),
+	          CS_ERR_KEY);
 	CHECK_ERR(cs_key_from_der((const uint8_t *)"\x30\x00", 2, &k), CS_ERR_KEY);
 	CHECK_ERR(cs_key_from_der(NULL, 0, &k), CS_ERR_KEY);
 	CHECK(k == NULL);
