@@ -672,6 +672,7 @@ test_over_4gib_sparse(void)
  * touches the disk. Plain build only; under ASan it is skipped (it would take minutes), the
  * offsets being covered there by test_over_4gib_sparse.
  */
+#ifndef UNDER_ASAN
 struct unseal_arg {
 	int in;
 	enum cs_err err;
@@ -688,6 +689,7 @@ unseal_thread(void *v)
 	close(out);
 	return NULL;
 }
+#endif
 
 static void
 test_over_4gib_real(void)
