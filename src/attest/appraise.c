@@ -115,8 +115,11 @@ appraise_sample(const json_t *c, const struct cs_refvals *rv, struct cs_tvec *tv
 }
 
 enum cs_err
-cs_appraise(const char *tee, const json_t *claims, const struct cs_refvals *rv, struct cs_tvec *tv)
+cs_appraise(const struct cs_policy_env *env, const char *tee, const json_t *claims,
+            struct cs_tvec *tv)
 {
+	const struct cs_refvals *rv = env != NULL ? env->rv : NULL;
+
 	memset(tv, 0, sizeof(*tv));
 	tv->v[CS_TV_EXECUTABLES] = 33;
 	tv->v[CS_TV_HARDWARE] = 97;
@@ -129,14 +132,15 @@ cs_appraise(const char *tee, const json_t *claims, const struct cs_refvals *rv, 
 }
 
 enum cs_err
-cs_decide_resource(const json_t *claims, const char *path, const char *query, char *reason,
-                   size_t reason_len)
+cs_decide_resource(const struct cs_policy_env *env, const json_t *claims, const char *path,
+                   const json_t *query, char *reason, size_t reason_len)
 {
 	enum cs_err err = CS_ERR_DENIED; /* default deny */
 	const json_t *submods, *m;
 	const char *name;
 	size_t count = 0;
 
+	(void)env;
 	(void)path;
 	(void)query;
 	if (reason_len > 0)

@@ -59,20 +59,35 @@ struct cs_refvals {
 	void *ctx;
 };
 
-/*
- * Appraises the claims (borrowed) a verifier produced for tee into *tv. rv may be NULL (no
- * reference values: nothing can be recognised). Unknown TEEs get the defaults (contraindicated).
- */
-CS_MUST_USE enum cs_err cs_appraise(const char *tee, const json_t *claims,
-                                    const struct cs_refvals *rv, struct cs_tvec *tv);
+struct cs_store;
 
 /*
- * The resource decision for the verified token claims (borrowed) and a resource path
- * "repo/type/tag" with its query string (may be NULL). CS_OK releases; CS_ERR_DENIED refuses,
- * with a reason (fixed text plus submodule names and statuses, never secrets) written into
- * reason (NUL-terminated, truncated to reason_len).
+ * What both policy functions may consult, all borrowed: the store (policies uploaded through the
+ * admin API, kinds "resource" and "appraisal"; NULL: none), reference values (store first, then
+ * the static configuration; NULL: none) and the evaluation time.
  */
-CS_MUST_USE enum cs_err cs_decide_resource(const json_t *claims, const char *path,
-                                           const char *query, char *reason, size_t reason_len);
+struct cs_policy_env {
+	struct cs_store *store;
+	const struct cs_refvals *rv;
+	int64_t now;
+};
+
+/*
+ * Appraises the claims (borrowed) a verifier produced for tee into *tv. env may be NULL (no
+ * reference values: nothing can be recognised). Unknown TEEs get the defaults (contraindicated).
+ */
+CS_MUST_USE enum cs_err cs_appraise(const struct cs_policy_env *env, const char *tee,
+                                    const json_t *claims, struct cs_tvec *tv);
+
+/*
+ * The resource decision for the verified token claims (borrowed), a resource path
+ * "repo/type/tag" (already checked against the grammar) and the request query (an object of
+ * string values, or NULL). CS_OK releases; CS_ERR_DENIED refuses, with a reason (fixed text plus
+ * submodule names and statuses, never secrets) written into reason (NUL-terminated, truncated to
+ * reason_len).
+ */
+CS_MUST_USE enum cs_err cs_decide_resource(const struct cs_policy_env *env, const json_t *claims,
+                                           const char *path, const json_t *query, char *reason,
+                                           size_t reason_len);
 
 #endif

@@ -6,7 +6,7 @@
 #include "attest/as.h"
 
 enum cs_err
-cs_as_init(struct cs_as *as, const char *const *tees, size_t n, const struct cs_verify_cfg *cfg,
+cs_as_init(struct cs_as *as, const char *const *tees, size_t n, const struct cs_verify_cfg *cfgs,
            const char *key_path)
 {
 	memset(as, 0, sizeof(*as));
@@ -23,7 +23,7 @@ cs_as_init(struct cs_as *as, const char *const *tees, size_t n, const struct cs_
 			continue;
 		as->tees[as->ntees].ops = ops;
 		if (ops->verifier_new != NULL)
-			TRY(ops->verifier_new(cfg, &as->tees[as->ntees].state));
+			TRY(ops->verifier_new(&cfgs[i], &as->tees[as->ntees].state));
 		as->ntees++;
 	}
 	return cs_ear_signer_load(key_path, &as->signer);
@@ -64,6 +64,7 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	struct cs_verify_in in = {0};
 	struct cs_ear_submod mod = {0};
 	struct cs_ear_meta meta;
+	struct cs_policy_env env;
 	json_t *claims = NULL, *rt = NULL, *ear = NULL;
 	enum cs_err err;
 
@@ -83,7 +84,10 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	mod.name = "cpu0";
 	mod.tee = tee;
 	mod.claims = claims;
-	if ((err = cs_appraise(tee, claims, &as->refvals, &mod.tv)) != CS_OK)
+	env.store = as->store;
+	env.rv = &as->refvals;
+	env.now = now;
+	if ((err = cs_appraise(&env, tee, claims, &mod.tv)) != CS_OK)
 		goto out;
 	rt = json_pack("{s:s%,s:O}", "nonce", req->nonce, req->nonce_len, "tee-pubkey",
 	               req->tee_pubkey);

@@ -29,6 +29,7 @@ struct cs_as {
 	size_t ntees;
 	struct cs_ear_signer signer;
 	struct cs_refvals refvals; /* borrowed callbacks; get may be NULL */
+	struct cs_store *store;    /* borrowed; policies for cs_appraise (NULL: none) */
 	int64_t token_ttl;         /* seconds */
 	const char *iss;           /* borrowed */
 	const char *build;         /* borrowed */
@@ -36,11 +37,13 @@ struct cs_as {
 
 /*
  * Enables the n named TEEs (each must exist in the registry: CS_ERR_CONFIG otherwise), creating
- * their verifier state from cfg, and loads the signing key from key_path (NULL: ephemeral).
+ * the verifier state of tees[i] from cfgs[i] (trust anchors and collateral differ per TEE: a
+ * sim-* verifier takes its test roots), and loads the signing key from key_path (NULL:
+ * ephemeral).
  * cs_as_fini releases everything, also after a failed init.
  */
 CS_MUST_USE enum cs_err cs_as_init(struct cs_as *as, const char *const *tees, size_t n,
-                                   const struct cs_verify_cfg *cfg, const char *key_path);
+                                   const struct cs_verify_cfg *cfgs, const char *key_path);
 void cs_as_fini(struct cs_as *as);
 
 /* Whether tee is enabled. */

@@ -27,7 +27,7 @@ enum cs_err
 cs_auth_req_parse(const uint8_t *p, size_t n, struct cs_auth_req *out)
 {
 	enum cs_err err;
-	json_t *root = NULL;
+	json_t *root = NULL, *v;
 
 	memset(out, 0, sizeof(*out));
 	if ((err = cs_json_parse(p, n, CS_RCAR_AUTH_MAX, &root)) != CS_OK)
@@ -39,8 +39,11 @@ cs_auth_req_parse(const uint8_t *p, size_t n, struct cs_auth_req *out)
 		goto out;
 	if ((err = get_str_into(root, "tee", out->tee, sizeof(out->tee))) != CS_OK)
 		goto out;
-	/* kbs_types::Request: extra-params is a serde_json::Value and required. */
-	if (json_object_get(root, "extra-params") == NULL) {
+	/* kbs_types::Request: extra-params is required. Clients send an object (guest-components:
+	 * supported-hash-algorithms) or, in older versions, a string; nothing else is meaningful.
+	 */
+	v = json_object_get(root, "extra-params");
+	if (!json_is_object(v) && !json_is_string(v)) {
 		err = CS_ERR_JSON_FIELD;
 		goto out;
 	}
@@ -90,7 +93,7 @@ cs_tee_pubkey_canon(const json_t *jwk, json_t **out)
 enum cs_err
 cs_attest_req_parse(const uint8_t *p, size_t n, size_t max, struct cs_attest_req *out)
 {
-	json_t *rt, *ev, *init, *pk, *ae;
+	json_t *rt, *ev, *init, *pk;
 	const char *fmt;
 	size_t fmt_len;
 
@@ -109,12 +112,10 @@ cs_attest_req_parse(const uint8_t *p, size_t n, size_t max, struct cs_attest_req
 	TRY(cs_json_get_obj(out->root, "tee-evidence", &ev));
 	out->primary_evidence = json_object_get(ev, "primary_evidence");
 	ENSURE(out->primary_evidence != NULL, CS_ERR_JSON_FIELD);
-	/* CompositeEvidence.additional_evidence is a String; serde requires it unless defaulted,
-	 * and guest-components always sends it (possibly ""). Absent reads as "". */
-	ae = json_object_get(ev, "additional_evidence");
-	if (ae != NULL)
-		TRY(cs_json_get_str(ev, "additional_evidence", &out->additional_evidence,
-		                    &out->additional_evidence_len));
+	/* kbs_types::CompositeEvidence.additional_evidence is a required String (guest-components
+	 * always sends it, "" when there is no device). */
+	TRY(cs_json_get_str(ev, "additional_evidence", &out->additional_evidence,
+	                    &out->additional_evidence_len));
 
 	init = json_object_get(out->root, "init-data");
 	if (init != NULL && !json_is_null(init)) {

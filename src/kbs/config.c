@@ -42,6 +42,11 @@ cs_kbs_config_fini(struct cs_kbs_config *c)
 	free(c->admin_key);
 	for (size_t i = 0; i < c->ntees; i++)
 		free(c->tees[i]);
+	for (size_t i = 0; i < c->nverifiers; i++) {
+		free(c->verifiers[i].tee);
+		free(c->verifiers[i].roots);
+		free(c->verifiers[i].collateral);
+	}
 	for (size_t i = 0; i < c->nroles; i++) {
 		free(c->roles[i].name);
 		for (size_t j = 0; j < c->roles[i].n; j++)
@@ -199,6 +204,50 @@ load_admin(struct cs_kbs_config *c, const json_t *a, const char **bad)
 	return CS_OK;
 }
 
+/* The settings of tee's verifier, created empty when absent (NULL when the table is full). */
+static struct cs_kbs_verifier *
+verifier_of(struct cs_kbs_config *c, const char *tee)
+{
+	for (size_t i = 0; i < c->nverifiers; i++)
+		if (strcmp(c->verifiers[i].tee, tee) == 0)
+			return &c->verifiers[i];
+	if (c->nverifiers >= CS_KBS_MAX_TEES)
+		return NULL;
+	c->verifiers[c->nverifiers].tee = strdup(tee);
+	if (c->verifiers[c->nverifiers].tee == NULL)
+		return NULL;
+	return &c->verifiers[c->nverifiers++];
+}
+
+static enum cs_err
+load_verifiers(struct cs_kbs_config *c, const json_t *o, const char **bad)
+{
+	static const char *const names[] = {"roots", "collateral", "online", NULL};
+	const char *tee;
+	json_t *v;
+	int online;
+
+	*bad = "verifiers";
+	ENSURE(json_is_object(o), CS_ERR_CONFIG);
+	json_object_foreach((json_t *)o, tee, v)
+	{
+		struct cs_kbs_verifier *ver;
+
+		*bad = tee;
+		ENSURE(cs_tee_find(tee) != NULL && json_is_object(v), CS_ERR_CONFIG);
+		TRY(only(v, names, bad));
+		ver = verifier_of(c, tee);
+		ENSURE(ver != NULL, CS_ERR_NOMEM);
+		TRY(opt_str(v, "roots", &ver->roots));
+		TRY(opt_str(v, "collateral", &ver->collateral));
+		if (json_object_get(v, "online") != NULL) {
+			TRY(cs_json_get_bool(v, "online", &online));
+			ver->online = online != 0;
+		}
+	}
+	return CS_OK;
+}
+
 static enum cs_err
 load_obj(struct cs_kbs_config *c, const json_t *o, const char **bad)
 {
@@ -206,7 +255,7 @@ load_obj(struct cs_kbs_config *c, const json_t *o, const char **bad)
 	        "listen",           "data",        "store",     "session_key",
 	        "signer_key",       "tls",         "tees",      "limits",
 	        "session_ttl_s",    "token_ttl_s", "auth_rate", "admin",
-	        "reference_values", NULL};
+	        "reference_values", "verifiers",   NULL};
 	static const char *const tls_names[] = {"cert", "key", NULL};
 	static const char *const rate_names[] = {"per_second", "burst", NULL};
 	const json_t *v, *e;
@@ -259,6 +308,8 @@ load_obj(struct cs_kbs_config *c, const json_t *o, const char **bad)
 	}
 	if ((v = json_object_get(o, "admin")) != NULL)
 		TRY(load_admin(c, v, bad));
+	if ((v = json_object_get(o, "verifiers")) != NULL)
+		TRY(load_verifiers(c, v, bad));
 	if ((v = json_object_get(o, "reference_values")) != NULL) {
 		*bad = "reference_values";
 		ENSURE(json_is_object(v), CS_ERR_CONFIG);
@@ -323,6 +374,30 @@ static const char dev_refvals[] =
         "{\"svn\":[\"1\"],\"launch_digest\":[\"abcde\"],\"major_version\":1,"
         "\"minimum_minor_version\":0}";
 
+/*
+ * Dev mode enables a simulated TEE when its test roots are known: from "verifiers", else from the
+ * simulator's own state directory $CUSTOS_SIM_<NAME>_DIR (the one its attester signs with).
+ */
+static enum cs_err
+dev_sim(struct cs_kbs_config *c, const char *tee)
+{
+	struct cs_kbs_verifier *v;
+	char env[64];
+	const char *dir;
+	size_t n = 0;
+
+	n += (size_t)snprintf(env, sizeof(env), "CUSTOS_");
+	for (const char *p = tee; *p != '\0' && n + 5 < sizeof(env); p++)
+		env[n++] = *p == '-' ? '_' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+	snprintf(env + n, sizeof(env) - n, "_DIR");
+	v = verifier_of(c, tee);
+	ENSURE(v != NULL, CS_ERR_NOMEM);
+	if (v->roots == NULL && (dir = getenv(env)) != NULL && *dir != '\0' &&
+	    (v->roots = strdup(dir)) == NULL)
+		return CS_ERR_NOMEM;
+	return v->roots != NULL ? add_tee(c, tee) : CS_OK;
+}
+
 enum cs_err
 cs_kbs_config_finish(struct cs_kbs_config *c, char *why, size_t why_len)
 {
@@ -346,7 +421,7 @@ cs_kbs_config_finish(struct cs_kbs_config *c, char *why, size_t why_len)
 		TRY(add_tee(c, "sample"));
 		for (size_t i = 0; i < sizeof(sims) / sizeof(sims[0]); i++)
 			if (cs_tee_find(sims[i]) != NULL)
-				TRY(add_tee(c, sims[i]));
+				TRY(dev_sim(c, sims[i]));
 		if (c->refvals == NULL) {
 			json_error_t je;
 			c->refvals = json_loads(dev_refvals, 0, &je);

@@ -41,6 +41,14 @@ struct cs_kbs_role {
 	size_t n;
 };
 
+/* Trust anchors and collateral for one verifier (config "verifiers": {"<tee>": {...}}). */
+struct cs_kbs_verifier {
+	char *tee;
+	char *roots;      /* pinned roots directory (sim-*: the simulator's test roots) */
+	char *collateral; /* collateral cache / imported bundle directory */
+	bool online;      /* may fetch collateral from the vendor (default: offline) */
+};
+
 struct cs_kbs_config {
 	char *listen;      /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
 	char *data_dir;    /* holds the defaults below */
@@ -51,6 +59,8 @@ struct cs_kbs_config {
 	char *tls_key;
 	char *tees[CS_KBS_MAX_TEES]; /* enabled verifiers; nothing by default */
 	size_t ntees;
+	struct cs_kbs_verifier verifiers[CS_KBS_MAX_TEES];
+	size_t nverifiers;
 	size_t body_max;     /* request body bytes (413 beyond); default 2 MiB */
 	size_t header_max;   /* per-connection memory for the request head; default 64 KiB */
 	unsigned conn_max;   /* concurrent connections; default 1024 */

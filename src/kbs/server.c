@@ -117,6 +117,10 @@ struct req {
 	uint64_t t0;
 	struct cs_buf body;
 	bool too_large;
+	unsigned pend_status;     /* a precheck refusal answered once the body is drained */
+	const char *pend_variant; /* static text */
+	const char *pend_detail;  /* static text */
+	uint64_t drained;         /* body bytes discarded */
 	unsigned status;
 	const char *variant; /* error variant for the log, or NULL */
 	char method[8];
@@ -542,27 +546,33 @@ out:
 	return ret;
 }
 
-/* The query string, rebuilt "k=v&k=v" from MHD's arguments (undecoded: see the unescaper). */
+/* The query as a JSON object of strings, for the resource policy. Values are undecoded (see the
+ * unescaper); a repeated key, more than QS_MAX_ARGS arguments or QS_MAX_BYTES bytes in all are
+ * refused rather than guessed at. */
+#define QS_MAX_ARGS 32
+#define QS_MAX_BYTES 2048
+
 struct qs {
-	char s[1024];
-	size_t n;
-	bool overflow;
+	json_t *o;
+	size_t bytes;
+	bool bad;
 };
 
 static enum MHD_Result
 qs_add(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
 	struct qs *q = cls;
-	int w;
 
 	(void)kind;
-	w = snprintf(q->s + q->n, sizeof(q->s) - q->n, "%s%s%s%s", q->n ? "&" : "", key,
-	             value ? "=" : "", value ? value : "");
-	if (w < 0 || (size_t)w >= sizeof(q->s) - q->n) {
-		q->overflow = true;
+	if (value == NULL)
+		value = "";
+	q->bytes += strlen(key) + strlen(value);
+	if (q->o == NULL || q->bytes > QS_MAX_BYTES || json_object_size(q->o) >= QS_MAX_ARGS ||
+	    json_object_get(q->o, key) != NULL ||
+	    json_object_set_new(q->o, key, json_string(value)) != 0) {
+		q->bad = true;
 		return MHD_NO;
 	}
-	q->n += (size_t)w;
 	return MHD_YES;
 }
 
@@ -576,6 +586,7 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	struct cs_buf value, jwe;
 	struct cs_jwk jwk;
 	struct qs q = {0};
+	struct cs_policy_env env;
 	char reason[DETAIL_MAX];
 	uint64_t ver = 0;
 	enum MHD_Result ret = MHD_NO;
@@ -615,12 +626,17 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 		ret = problem(c, r, 401, "TokenVerifierError", "no usable tee-pubkey in the token");
 		goto out;
 	}
+	q.o = json_object();
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, qs_add, &q);
-	if (q.overflow) {
-		ret = problem(c, r, 400, "InvalidRequestPath", "query string too long");
+	if (q.bad) {
+		ret = problem(c, r, 400, "InvalidRequestPath", "query string refused");
 		goto out;
 	}
-	if (cs_decide_resource(claims, path, q.n ? q.s : NULL, reason, sizeof(reason)) != CS_OK) {
+	env.store = k->store;
+	env.rv = &k->as.refvals;
+	env.now = now;
+	if (cs_decide_resource(&env, claims, path, json_object_size(q.o) ? q.o : NULL, reason,
+	                       sizeof(reason)) != CS_OK) {
 		atomic_fetch_add(&k->m.denials, 1);
 		snprintf(r->note, sizeof(r->note), "denied");
 		(void)audit(k, "release",
@@ -651,6 +667,7 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	atomic_fetch_add(&k->m.releases, 1);
 	ret = send_buf(c, r, 200, "application/json", jwe.p, jwe.len, NULL);
 out:
+	json_decref(q.o);
 	json_decref(claims);
 	cs_jwk_fini(&jwk);
 	cs_session_fini(&s);
@@ -738,7 +755,7 @@ h_policy(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		err = CS_ERR_JSON_FIELD;
 	if (err == CS_OK && r->route == R_ATTEST_POLICY) {
 		size_t n;
-		kind = "attestation";
+		kind = "appraisal";
 		err = cs_json_get_str(o, "policy_id", &id, &n);
 	}
 	if (err == CS_OK)
@@ -935,12 +952,31 @@ h_metrics(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 
 /* ---- dispatch ---- */
 
+/* Whether the request is for the admin API (and so passes admin_gate first). */
+static bool
+is_admin(const struct req *r)
+{
+	switch (r->route) {
+	case R_RESOURCE:
+		return strcmp(r->method, "GET") != 0;
+	case R_RESOURCE_POLICY:
+	case R_ATTEST_POLICY:
+	case R_REFVAL:
+	case R_REFVAL_GET:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static enum MHD_Result
 dispatch(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *url,
          const char *rest)
 {
 	enum MHD_Result g;
 
+	if (is_admin(r) && ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0))
+		return g;
 	switch (r->route) {
 	case R_AUTH:
 		return h_auth(k, c, r);
@@ -949,21 +985,13 @@ dispatch(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *
 	case R_RESOURCE:
 		if (strcmp(r->method, "GET") == 0)
 			return h_resource_get(k, c, r, rest);
-		if ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0)
-			return g;
 		return h_resource_admin(k, c, r, rest);
 	case R_RESOURCE_POLICY:
 	case R_ATTEST_POLICY:
-		if ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0)
-			return g;
 		return h_policy(k, c, r);
 	case R_REFVAL:
-		if ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0)
-			return g;
 		return h_refval_post(k, c, r);
 	case R_REFVAL_GET:
-		if ((g = admin_gate(k, c, r, url)) != MHD_YES || r->status != 0)
-			return g;
 		return h_refval_get(k, c, r, rest);
 	case R_JWKS: {
 		struct cs_buf b;
@@ -989,35 +1017,62 @@ dispatch(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *
 
 /* Validates what can be validated before the body is read; MHD_YES with r->status == 0 when the
  * request may proceed. */
+/*
+ * A refusal decided before the body. Nothing of the body is ever stored; but a client that sends
+ * its body without waiting (no "Expect: 100-continue") only reads the answer after writing it,
+ * so a body of at most DRAIN_MAX bytes is read and discarded first, and the answer follows.
+ * Bodies larger than that, or announced with Expect, are answered at once and the connection
+ * closed.
+ */
+#define DRAIN_MAX ((uint64_t)16 << 20)
+
+static enum MHD_Result
+refuse(struct MHD_Connection *c, struct req *r, long long cl, unsigned status, const char *variant,
+       const char *detail)
+{
+	bool expect =
+	        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT) != NULL;
+	bool chunked = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+	                                           MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL;
+
+	if (expect || (cl <= 0 && !chunked) || (cl > 0 && (uint64_t)cl > DRAIN_MAX))
+		return problem(c, r, status, variant, detail);
+	r->pend_status = status;
+	r->pend_variant = variant;
+	r->pend_detail = detail;
+	return MHD_YES;
+}
+
+/* Validates what can be validated before the body is read; MHD_YES with r->status == 0 and
+ * r->pend_status == 0 when the request may proceed. */
 static enum MHD_Result
 precheck(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *url,
          const char **rest)
 {
-	long long cl;
+	long long cl = content_length(c);
 
-	r->route = route_of(url, rest);
-	if (r->route == R_NONE)
-		return problem(c, r, 404,
-		               strncmp(url, "/kbs/v0/", 8) == 0 ? "PluginNotFound"
-		                                                : "InvalidRequestPath",
-		               "no such endpoint");
-	if (!method_ok(r->route, r->method))
-		return problem(c, r, 405, "MethodNotAllowed", "method not allowed here");
-	if (r->route == R_RESOURCE && cs_kbs_resource_path_check(*rest, strlen(*rest)) != CS_OK)
-		return problem(c, r, 404, "InvalidRequestPath",
-		               "resource path must be <repo>/<type>/<tag> of [A-Za-z0-9_.-]");
-	if (r->route == R_REFVAL_GET &&
-	    (**rest == '\0' || strlen(*rest) > CS_STORE_NAME_MAX || strchr(*rest, '%') != NULL))
-		return problem(c, r, 404, "InvalidRequestPath", "bad reference value name");
-	if (strcmp(r->method, "POST") == 0 && wants_json(r->route) && !is_json_ctype(c))
-		return problem(c, r, 415, "UnsupportedMediaType",
-		               "Content-Type must be application/json");
-	cl = content_length(c);
 	if (cl == -2)
 		return problem(c, r, 400, "SerdeError", "malformed Content-Length");
+	r->route = route_of(url, rest);
+	if (r->route == R_NONE)
+		return refuse(c, r, cl, 404,
+		              strncmp(url, "/kbs/v0/", 8) == 0 ? "PluginNotFound"
+		                                               : "InvalidRequestPath",
+		              "no such endpoint");
+	if (!method_ok(r->route, r->method))
+		return refuse(c, r, cl, 405, "MethodNotAllowed", "method not allowed here");
+	if (r->route == R_RESOURCE && cs_kbs_resource_path_check(*rest, strlen(*rest)) != CS_OK)
+		return refuse(c, r, cl, 404, "InvalidRequestPath",
+		              "resource path must be <repo>/<type>/<tag> of [A-Za-z0-9_.-]");
+	if (r->route == R_REFVAL_GET &&
+	    (**rest == '\0' || strlen(*rest) > CS_STORE_NAME_MAX || strchr(*rest, '%') != NULL))
+		return refuse(c, r, cl, 404, "InvalidRequestPath", "bad reference value name");
+	if (strcmp(r->method, "POST") == 0 && wants_json(r->route) && !is_json_ctype(c))
+		return refuse(c, r, cl, 415, "UnsupportedMediaType",
+		              "Content-Type must be application/json");
 	if (cl > (long long)k->cfg->body_max ||
 	    (r->route == R_RESOURCE && cl > (long long)CS_STORE_VALUE_MAX))
-		return problem(c, r, 413, "PayloadTooLarge", "request body too large");
+		return refuse(c, r, cl, 413, "PayloadTooLarge", "request body too large");
 	return MHD_YES;
 }
 
@@ -1047,13 +1102,21 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
-		if (!r->too_large && cs_buf_append(&r->body, upload, *upload_size) != CS_OK) {
+		if (r->pend_status == 0 && !r->too_large &&
+		    cs_buf_append(&r->body, upload, *upload_size) != CS_OK) {
 			r->too_large = true;
 			cs_buf_fini(&r->body);
+		}
+		if (r->pend_status != 0 || r->too_large) {
+			r->drained += *upload_size;
+			if (r->drained > DRAIN_MAX)
+				return MHD_NO; /* a chunked body without end: close */
 		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	if (r->pend_status != 0)
+		return problem(c, r, r->pend_status, r->pend_variant, r->pend_detail);
 	if (r->too_large)
 		return problem(c, r, 413, "PayloadTooLarge", "request body too large");
 	(void)route_of(url, &rest);
@@ -1181,7 +1244,7 @@ enum cs_err
 cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, size_t why_len)
 {
 	struct sockaddr_storage ss;
-	struct cs_verify_cfg vcfg = {0};
+	struct cs_verify_cfg vcfg[CS_KBS_MAX_TEES] = {0};
 	unsigned flags, threads = cfg->threads;
 	struct cs_kbs *k;
 	enum cs_err err;
@@ -1204,8 +1267,19 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 		say(why, why_len, "session key", err);
 		goto fail;
 	}
-	vcfg.offline = true;
-	if ((err = cs_as_init(&k->as, (const char *const *)cfg->tees, cfg->ntees, &vcfg,
+	for (size_t i = 0; i < cfg->ntees; i++) {
+		vcfg[i].offline = true;
+		for (size_t j = 0; j < cfg->nverifiers; j++) {
+			const struct cs_kbs_verifier *v = &cfg->verifiers[j];
+
+			if (strcmp(v->tee, cfg->tees[i]) != 0)
+				continue;
+			vcfg[i].roots_dir = v->roots;
+			vcfg[i].collateral_dir = v->collateral;
+			vcfg[i].offline = !v->online;
+		}
+	}
+	if ((err = cs_as_init(&k->as, (const char *const *)cfg->tees, cfg->ntees, vcfg,
 	                      cfg->signer_key)) != CS_OK) {
 		say(why, why_len, "attestation service", err);
 		goto fail;
@@ -1215,6 +1289,7 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	k->as.build = "custos-kbs " CS_KBS_VERSION;
 	k->as.refvals.get = refval_get;
 	k->as.refvals.ctx = k;
+	k->as.store = k->store;
 	if ((err = cs_admin_init(&k->admin, cfg)) != CS_OK) {
 		say(why, why_len, "admin key", err);
 		goto fail;

@@ -87,6 +87,9 @@ test_attest_malformed(void)
 	        "\"tee-pubkey\":{\"kty\":\"RSA\",\"alg\":\"a\",\"n\":\"q\",\"e\":\"AQAB\"}},"
 	        "\"tee-evidence\":{\"primary_evidence\":{}}}",
 	        "{\"runtime-data\":",
+	        /* additional_evidence is a required string (kbs_types::CompositeEvidence) */
+	        "{\"runtime-data\":{\"nonce\":\"n\",\"tee-pubkey\":{\"kty\":\"RSA\",\"alg\":\"a\","
+	        "\"n\":\"q\",\"e\":\"AQAB\"}},\"tee-evidence\":{\"primary_evidence\":{}}}",
 	};
 	struct cs_attest_req r;
 
@@ -107,6 +110,9 @@ test_auth(void)
 	                         "{\"supported-hash-algorithms\":[\"sha384\"]}}";
 	static const char no_extra[] = "{\"version\":\"0.4.0\",\"tee\":\"sample\"}";
 	static const char bad_ver[] = "{\"version\":4,\"tee\":\"x\",\"extra-params\":\"\"}";
+	static const char num_extra[] = "{\"version\":\"0.4.0\",\"tee\":\"x\",\"extra-params\":1}";
+	static const char str_extra[] =
+	        "{\"version\":\"0.4.0\",\"tee\":\"x\",\"extra-params\":\"\"}";
 	struct cs_auth_req a;
 
 	CHECK_OK(cs_auth_req_parse((const uint8_t *)ok, strlen(ok), &a));
@@ -116,6 +122,9 @@ test_auth(void)
 	          CS_ERR_JSON_FIELD);
 	CHECK_ERR(cs_auth_req_parse((const uint8_t *)bad_ver, strlen(bad_ver), &a),
 	          CS_ERR_JSON_FIELD);
+	CHECK_ERR(cs_auth_req_parse((const uint8_t *)num_extra, strlen(num_extra), &a),
+	          CS_ERR_JSON_FIELD);
+	CHECK_OK(cs_auth_req_parse((const uint8_t *)str_extra, strlen(str_extra), &a));
 }
 
 static void
