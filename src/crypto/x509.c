@@ -216,22 +216,16 @@ out:
 	return err;
 }
 
-enum cs_err
-cs_x509_crls_from(const uint8_t *p, size_t n, struct cs_x509_crls **out)
+/* Parses one DER CRL or one or more PEM CRLs into the (empty) stack s. */
+static enum cs_err
+crls_parse(const uint8_t *p, size_t n, STACK_OF(X509_CRL) * s)
 {
-	struct cs_x509_crls *c = NULL;
-	enum cs_err err = CS_ERR_NOMEM;
+	enum cs_err err = CS_ERR_CERT;
 	X509_CRL *crl = NULL;
 	BIO *bio = NULL;
 
-	ENSURE(out != NULL, CS_ERR_INVAL);
-	*out = NULL;
 	ENSURE(p != NULL && n > 0, CS_ERR_CERT);
 	ENSURE(n <= PEM_MAX, CS_ERR_TOO_LARGE);
-	c = calloc(1, sizeof(*c));
-	if (c == NULL || (c->s = sk_X509_CRL_new_null()) == NULL)
-		goto out;
-	err = CS_ERR_CERT;
 	if (p[0] == 0x30) { /* DER: one SEQUENCE, consumed whole */
 		const unsigned char *q = p;
 		crl = d2i_X509_CRL(NULL, &q, (long)n);
@@ -241,7 +235,7 @@ cs_x509_crls_from(const uint8_t *p, size_t n, struct cs_x509_crls **out)
 			err = CS_ERR_TRAILING;
 			goto out;
 		}
-		if (sk_X509_CRL_push(c->s, crl) == 0) {
+		if (sk_X509_CRL_push(s, crl) == 0) {
 			err = CS_ERR_NOMEM;
 			goto out;
 		}
@@ -251,24 +245,67 @@ cs_x509_crls_from(const uint8_t *p, size_t n, struct cs_x509_crls **out)
 			goto out;
 		err = CS_ERR_CERT;
 		while ((crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL)) != NULL) {
-			if (sk_X509_CRL_num(c->s) >= SET_MAX || sk_X509_CRL_push(c->s, crl) == 0) {
+			if (sk_X509_CRL_num(s) >= SET_MAX || sk_X509_CRL_push(s, crl) == 0) {
 				err = CS_ERR_TOO_LARGE;
 				goto out;
 			}
 			crl = NULL;
 		}
-		if (!pem_clean_end() || sk_X509_CRL_num(c->s) == 0)
+		if (!pem_clean_end() || sk_X509_CRL_num(s) == 0)
 			goto out;
 	}
-	*out = c;
-	c = NULL;
 	err = CS_OK;
 out:
 	ERR_clear_error();
 	X509_CRL_free(crl);
-	cs_x509_crls_free(c);
 	BIO_free(bio);
 	return err;
+}
+
+enum cs_err
+cs_x509_crls_add(struct cs_x509_crls *c, const uint8_t *p, size_t n)
+{
+	STACK_OF(X509_CRL) * tmp;
+	enum cs_err err;
+
+	ENSURE(c != NULL && c->s != NULL, CS_ERR_INVAL);
+	tmp = sk_X509_CRL_new_null();
+	ENSURE(tmp != NULL, CS_ERR_NOMEM);
+	err = crls_parse(p, n, tmp);
+	if (err == CS_OK && sk_X509_CRL_num(c->s) + sk_X509_CRL_num(tmp) > SET_MAX)
+		err = CS_ERR_TOO_LARGE;
+	/* All or nothing: move the new CRLs over only when every one parsed. */
+	while (err == CS_OK && sk_X509_CRL_num(tmp) > 0) {
+		X509_CRL *crl = sk_X509_CRL_shift(tmp);
+		if (sk_X509_CRL_push(c->s, crl) == 0) {
+			X509_CRL_free(crl);
+			err = CS_ERR_NOMEM;
+		}
+	}
+	sk_X509_CRL_pop_free(tmp, X509_CRL_free);
+	return err;
+}
+
+enum cs_err
+cs_x509_crls_from(const uint8_t *p, size_t n, struct cs_x509_crls **out)
+{
+	struct cs_x509_crls *c;
+	enum cs_err err;
+
+	ENSURE(out != NULL, CS_ERR_INVAL);
+	*out = NULL;
+	c = calloc(1, sizeof(*c));
+	ENSURE(c != NULL, CS_ERR_NOMEM);
+	if ((c->s = sk_X509_CRL_new_null()) == NULL) {
+		free(c);
+		return CS_ERR_NOMEM;
+	}
+	if ((err = cs_x509_crls_add(c, p, n)) != CS_OK) {
+		cs_x509_crls_free(c);
+		return err;
+	}
+	*out = c;
+	return CS_OK;
 }
 
 void

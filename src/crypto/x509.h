@@ -60,6 +60,8 @@ CS_MUST_USE enum cs_err cs_x509_chain_verify_flags(const struct cs_x509 *leaf,
 
 /* CRLs from DER or PEM (one or more PEM blocks). Returns owned. */
 CS_MUST_USE enum cs_err cs_x509_crls_from(const uint8_t *p, size_t n, struct cs_x509_crls **out);
+/* Adds the CRLs in (p, n), DER or PEM as above, to c; on failure c is unchanged. */
+CS_MUST_USE enum cs_err cs_x509_crls_add(struct cs_x509_crls *c, const uint8_t *p, size_t n);
 void cs_x509_crls_free(struct cs_x509_crls *c);
 
 /* The certificate's public key, returned owned. */

@@ -272,6 +272,90 @@ out:
 	free_amd(&a);
 }
 
+/* Intel: the PCK Platform CA under the real SGX Root CA with the root's CRL (valid 2023-04-03 ..
+ * 2024-04-02), and a synthetic Intel-style PKI that must not verify to the real root. */
+#define T_2023_07_01 1688169600
+#define T_2024_05_01 1714521600
+#define T_2023_11_14 1700000000
+
+static struct cs_x509_set *
+fixture_set(const char *rel)
+{
+	struct cs_x509_set *s = NULL;
+	size_t n = 0;
+	uint8_t *p = fixture(rel, &n);
+
+	if (p != NULL)
+		CHECK_OK(cs_x509_set_from_pem(p, n, &s));
+	free(p);
+	return s;
+}
+
+static void
+test_intel_chains(void)
+{
+	struct cs_x509_set *real_root = fixture_set("tdx/go-tdx-guest/trusted_root.pem");
+	struct cs_x509_set *platform = fixture_set("tdx/go-tdx-guest/pck_crl_issuer_chain.pem");
+	struct cs_x509_set *syn_root = fixture_set("tdx/teekit/tdx/trustedRootCaCert.pem");
+	struct cs_x509_set *syn_chain = fixture_set("tdx/teekit/tdx/pckSignChain.pem");
+	struct cs_x509_set *syn_leaf = fixture_set("tdx/teekit/tdx/pckCert.pem");
+	struct cs_x509_crls *root_crl = NULL, *syn_crls = NULL;
+	const struct cs_x509 *pca, *pck;
+	const uint8_t *p;
+	uint8_t *der;
+	size_t n;
+
+	if (!real_root || !platform || !syn_root || !syn_chain || !syn_leaf) {
+		skipped += 1;
+		goto out;
+	}
+	if ((der = fixture("tdx/go-tdx-guest/rootcrl.der", &n)) != NULL)
+		CHECK_OK(cs_x509_crls_from(der, n, &root_crl));
+	free(der);
+	/* Two DER CRLs added one after the other. */
+	if ((der = fixture("tdx/teekit/tdx/intermediateCaCrl.der", &n)) != NULL)
+		CHECK_OK(cs_x509_crls_from(der, n, &syn_crls));
+	free(der);
+	if ((der = fixture("tdx/teekit/tdx/rootCaCrl.der", &n)) != NULL && syn_crls != NULL) {
+		CHECK_OK(cs_x509_crls_add(syn_crls, der, n));
+		CHECK_ERR(cs_x509_crls_add(syn_crls, der, n - 1), CS_ERR_CERT);
+	}
+	free(der);
+	if (root_crl == NULL || syn_crls == NULL)
+		goto out;
+	pca = cs_x509_set_get(platform, 0);
+	check_cn(pca, "Intel SGX PCK Platform CA");
+	CHECK_OK(cs_x509_chain_verify(pca, NULL, real_root, NULL, T_2023_07_01));
+	CHECK_OK(cs_x509_chain_verify(pca, NULL, real_root, root_crl, T_2023_07_01));
+	/* Intel's chain is RFC 5280-clean. */
+	CHECK_OK(cs_x509_chain_verify_flags(pca, NULL, real_root, root_crl, T_2023_07_01,
+	                                    CS_X509_STRICT));
+	/* A stale CRL fails the chain that would pass without it. */
+	CHECK_OK(cs_x509_chain_verify(pca, NULL, real_root, NULL, T_2024_05_01));
+	CHECK_ERR(cs_x509_chain_verify(pca, NULL, real_root, root_crl, T_2024_05_01),
+	          CS_ERR_EXPIRED);
+
+	pck = cs_x509_set_get(syn_leaf, 0);
+	CHECK_OK(cs_x509_chain_verify(pck, syn_chain, syn_root, syn_crls, T_2023_11_14));
+	CHECK_OK(cs_x509_chain_verify_flags(pck, syn_chain, syn_root, syn_crls, T_2023_11_14,
+	                                    CS_X509_STRICT));
+	/* Same names as Intel's, different keys: the real root does not anchor it. */
+	CHECK_ERR(cs_x509_chain_verify(pck, syn_chain, real_root, NULL, T_2023_11_14), CS_ERR_CERT);
+	/* The real root's CRL is not signed by the synthetic root: it covers nothing here. */
+	CHECK_OK(cs_x509_chain_verify(pck, syn_chain, syn_root, root_crl, T_2023_11_14));
+	/* The SGX extensions (FMSPC and TCB live inside) by OID. */
+	CHECK_OK(cs_x509_ext(pck, "1.2.840.113741.1.13.1", &p, &n));
+	CHECK(n > 2 && p[0] == 0x30);
+out:
+	cs_x509_set_free(real_root);
+	cs_x509_set_free(platform);
+	cs_x509_set_free(syn_root);
+	cs_x509_set_free(syn_chain);
+	cs_x509_set_free(syn_leaf);
+	cs_x509_crls_free(root_crl);
+	cs_x509_crls_free(syn_crls);
+}
+
 static void
 test_parse_errors(void)
 {
@@ -474,6 +558,7 @@ main(void)
 	T_RUN(test_amd_chain);
 	T_RUN(test_vcek_extensions);
 	T_RUN(test_snp_report_signature);
+	T_RUN(test_intel_chains);
 	T_RUN(test_parse_errors);
 	T_RUN(test_crl);
 	if (skipped > 0)
