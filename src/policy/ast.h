@@ -6,6 +6,7 @@
 #define CS_POLICY_AST_H
 
 #include <jansson.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "policy/policy.h"
@@ -92,6 +93,7 @@ struct cs_palloc {
 };
 
 struct cs_policy {
+	_Atomic unsigned refs; /* cs_policy_ref / cs_policy_free */
 	enum cs_policy_kind kind;
 	char *target;           /* owned */
 	struct cs_pstmt *stmts; /* owned */

@@ -26,47 +26,47 @@ static const char default_generic[] = "policy appraisal;\n"
                                       "configuration = 36;\n";
 
 /*
- * The sample TEE proves nothing, so nothing is affirmed until the operator registers its SVN as
- * the reference value "svn" (Trustee's name). Trustee then sets only hardware = 2 and the token
- * stays "warning"; custos affirms executables and configuration too, because the sample TEE has
- * none to measure and custos' default resource policy wants every submodule affirming. A
- * deliberate deviation (docs/policy.md §6): the sample TEE is off unless configured anyway.
+ * The sample TEE, exactly as Trustee's default_cpu.rego "Sample" block (and custos' former
+ * built-in): its verifier reports {svn, launch_digest, platform_version{major, minor}, debug}.
  */
 static const char default_sample[] =
         "policy appraisal for \"sample\";\n"
         "executables = 33;\n"
         "hardware = 97;\n"
         "configuration = 36;\n"
-        "let svn_ok = (sample.svn ?? null) in rv(\"svn\");\n"
-        "hardware = 2 if svn_ok;\n"
-        "executables = 3 if svn_ok or (sample.launch_digest ?? null) in rv(\"launch_digest\");\n"
-        "configuration = 2 if svn_ok;\n";
+        "executables = 3 if (launch_digest ?? null) in rv(\"launch_digest\");\n"
+        "let minor = rv(\"minimum_minor_version\");\n"
+        "hardware = 2 if (svn ?? null) in rv(\"svn\")\n"
+        "\tand len(rv(\"major_version\")) == 1 and len(minor) == 1\n"
+        "\tand (platform_version.major ?? null) == rv(\"major_version\")[0]\n"
+        "\tand (platform_version.minor ?? -1) >= minor[0];\n"
+        "configuration = 2 if (debug ?? true) == false;\n";
 
 /*
- * AMD SEV-SNP, after Trustee's default_cpu.rego (SNP section), with Trustee's reference-value
- * names. The SNP verifier's claim names are Trustee's (snp.measurement, snp.reported_tcb_*,
- * snp.policy_*, snp.platform_*); a missing claim never matches.
+ * AMD SEV-SNP, after Trustee's default_cpu.rego (SNP block), with Trustee's reference-value
+ * names over the claims the SNP verifier reports (Trustee's names; numbers and booleans as
+ * strings). A missing claim never matches.
  */
 static const char default_snp[] =
         "policy appraisal for \"snp\";\n"
         "executables = 33;\n"
         "hardware = 97;\n"
         "configuration = 36;\n"
-        "executables = 3 if (snp.measurement ?? null) in rv(\"snp_launch_measurement\");\n"
-        "hardware = 2 if (snp.reported_tcb_bootloader ?? null) in rv(\"snp_bootloader\")\n"
-        "\tand (snp.reported_tcb_microcode ?? null) in rv(\"snp_microcode\")\n"
-        "\tand (snp.reported_tcb_snp ?? null) in rv(\"snp_snp_svn\")\n"
-        "\tand (snp.reported_tcb_tee ?? null) in rv(\"snp_tee_svn\");\n"
-        "let safe = int(snp.policy_debug_allowed ?? 1) == 0 and int(snp.policy_migrate_ma ?? 1) == "
-        "0;\n"
+        "executables = 3 if (measurement ?? null) in rv(\"snp_launch_measurement\");\n"
+        "hardware = 2 if (reported_tcb_bootloader ?? null) in rv(\"snp_bootloader\")\n"
+        "\tand (reported_tcb_microcode ?? null) in rv(\"snp_microcode\")\n"
+        "\tand (reported_tcb_snp ?? null) in rv(\"snp_snp_svn\")\n"
+        "\tand (reported_tcb_tee ?? null) in rv(\"snp_tee_svn\");\n"
+        "let safe = (policy_debug_allowed ?? \"true\") == \"false\"\n"
+        "\tand (policy_migrate_ma ?? \"true\") == \"false\";\n"
         "configuration = 3 if safe;\n"
         "configuration = 2 if safe\n"
-        "\tand (snp.platform_smt_enabled ?? null) in rv(\"snp_smt_enabled\")\n"
-        "\tand (snp.platform_tsme_enabled ?? null) in rv(\"snp_tsme_enabled\")\n"
-        "\tand (snp.policy_abi_major ?? null) in rv(\"snp_guest_abi_major\")\n"
-        "\tand (snp.policy_abi_minor ?? null) in rv(\"snp_guest_abi_minor\")\n"
-        "\tand (snp.policy_single_socket ?? null) in rv(\"snp_single_socket\")\n"
-        "\tand (snp.policy_smt_allowed ?? null) in rv(\"snp_smt_allowed\");\n";
+        "\tand (platform_smt_enabled ?? null) in rv(\"snp_smt_enabled\")\n"
+        "\tand (platform_tsme_enabled ?? null) in rv(\"snp_tsme_enabled\")\n"
+        "\tand (policy_abi_major ?? null) in rv(\"snp_guest_abi_major\")\n"
+        "\tand (policy_abi_minor ?? null) in rv(\"snp_guest_abi_minor\")\n"
+        "\tand (policy_single_socket ?? null) in rv(\"snp_single_socket\")\n"
+        "\tand (policy_smt_allowed ?? null) in rv(\"snp_smt_allowed\");\n";
 
 static const struct {
 	const char *tee;

@@ -340,12 +340,26 @@ eval_rv(struct ectx *c, const struct cs_pnode *n, const struct val *name, struct
 		vals = c->rv != NULL && c->rv->lookup != NULL
 		               ? c->rv->lookup(c->rv->ctx, name->p, name->n, c->rv->now)
 		               : NULL;
-		/* Anything but a list (nothing found, a store error) is no reference value. */
-		if (vals == NULL || !json_is_array(vals)) {
-			json_decref(vals);
-			if ((vals = json_array()) == NULL)
-				return EV_NOMEM;
+		/*
+		 * Always a list: nothing found (or a store error) is the empty list, and a single
+		 * value registered without a list around it (a configured number, say) is a list of
+		 * one, so that `x in rv(...)` and rv(...)[0] mean one thing whatever was stored.
+		 */
+		if (vals == NULL) {
+			vals = json_array();
+		} else if (!json_is_array(vals)) {
+			json_t *one = json_array();
+			/* json_array_append_new takes vals even when it fails. */
+			if (one == NULL) {
+				json_decref(vals);
+			} else if (json_array_append_new(one, vals) != 0) {
+				json_decref(one);
+				one = NULL;
+			}
+			vals = one;
 		}
+		if (vals == NULL)
+			return EV_NOMEM;
 		if (json_object_set_new(c->rvcache, name->p, vals) != 0)
 			return EV_NOMEM;
 	}

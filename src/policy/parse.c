@@ -5,6 +5,7 @@
  */
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1161,10 +1162,18 @@ parse_assign(struct ps *ps)
 	return add_stmt(ps, &st);
 }
 
+struct cs_policy *
+cs_policy_ref(struct cs_policy *p)
+{
+	if (p != NULL)
+		atomic_fetch_add(&p->refs, 1);
+	return p;
+}
+
 void
 cs_policy_free(struct cs_policy *p)
 {
-	if (p == NULL)
+	if (p == NULL || atomic_fetch_sub(&p->refs, 1) != 1)
 		return;
 	for (struct cs_pnode *n = p->nodes, *nx; n != NULL; n = nx) {
 		nx = n->next_alloc;
@@ -1198,6 +1207,7 @@ cs_policy_compile(const char *src, size_t len, struct cs_policy **out, struct cs
 	}
 	if ((ps.pol = calloc(1, sizeof(*ps.pol))) == NULL)
 		return CS_ERR_NOMEM;
+	atomic_init(&ps.pol->refs, 1);
 	ps.pol->kind = CS_POLICY_RESOURCE; /* until the header says */
 	if ((err = next(&ps)) != CS_OK || (err = parse_header(&ps)) != CS_OK)
 		goto out;

@@ -50,8 +50,22 @@ struct cs_policy;
 CS_MUST_USE enum cs_err cs_policy_compile(const char *src, size_t len, struct cs_policy **out,
                                           struct cs_policy_diag *diag);
 
-/* Takes p; NULL is a no-op. */
+/* Another reference to p (compiled policies are shared, e.g. by the cache); returns p. */
+struct cs_policy *cs_policy_ref(struct cs_policy *p);
+
+/* Drops a reference (takes p); the last one frees. NULL is a no-op. */
 void cs_policy_free(struct cs_policy *p);
+
+/*
+ * Compiles (src, len), or returns the policy compiled earlier from the same bytes, from a
+ * process-wide cache (64 policies, least recently used out first; thread-safe). *out is a new
+ * reference (cs_policy_free). Errors as cs_policy_compile; failures are not cached. The broker
+ * fetches policy text per request, so that an update is effective on the next request, and this
+ * keeps it from compiling the same text each time.
+ */
+CS_MUST_USE enum cs_err cs_policy_compile_cached(const char *src, size_t len,
+                                                 struct cs_policy **out,
+                                                 struct cs_policy_diag *diag);
 
 enum cs_policy_kind cs_policy_kind(const struct cs_policy *p);
 
@@ -62,10 +76,11 @@ enum cs_policy_kind cs_policy_kind(const struct cs_policy *p);
 const char *cs_policy_target(const struct cs_policy *p);
 
 /*
- * Reference values, as policies see them through rv("name"). lookup returns a new reference to a
- * JSON array holding the values registered under (name, len) that have not expired at `now`, or
- * NULL when there are none (rv() then yields an empty list). It must not fail open: on a storage
- * error return NULL.
+ * Reference values, as policies see them through rv("name"). lookup returns a new reference to the
+ * JSON value registered under (name, len) that has not expired at `now` (RVPS registers arrays of
+ * strings; a configured value may be any JSON), or NULL when there is none. rv() always yields a
+ * list: the array itself, a one-element list around any other value, the empty list for NULL. A
+ * lookup must not fail open: on a storage error return NULL.
  */
 struct cs_rv_source {
 	json_t *(*lookup)(void *ctx, const char *name, size_t len, int64_t now);

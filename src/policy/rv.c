@@ -85,7 +85,7 @@ cs_rv_set_put(struct cs_rv_set *s, const char *name, size_t len, json_t *values,
 	char *copy;
 
 	ENSURE(name_ok(name, len), CS_ERR_INVAL);
-	ENSURE(values_ok(values), CS_ERR_INVAL);
+	ENSURE(values != NULL, CS_ERR_INVAL);
 	if ((copy = malloc(len + 1)) == NULL)
 		return CS_ERR_NOMEM;
 	memcpy(copy, name, len);
@@ -158,7 +158,9 @@ cs_rv_parse_message(const uint8_t *p, size_t n, int64_t now, struct cs_rv_set *o
 		goto out;
 	json_object_foreach(payload, key, values)
 	{
-		if ((err = cs_rv_set_put(&tmp, key, strlen(key), values, expires)) != CS_OK)
+		err = CS_ERR_INVAL;
+		if (!values_ok(values) ||
+		    (err = cs_rv_set_put(&tmp, key, strlen(key), values, expires)) != CS_OK)
 			goto out;
 	}
 	/* All or nothing: only a wholly valid message changes out. */

@@ -24,7 +24,7 @@
 
 struct cs_rv {
 	char *name;      /* owned, NUL-terminated, no NUL inside */
-	json_t *values;  /* owned: an array of strings */
+	json_t *values;  /* owned: from a message, an array of strings */
 	int64_t expires; /* Unix seconds; the values match while now < expires */
 };
 
@@ -48,7 +48,10 @@ void cs_rv_set_fini(struct cs_rv_set *s);
 CS_MUST_USE enum cs_err cs_rv_parse_message(const uint8_t *p, size_t n, int64_t now,
                                             struct cs_rv_set *out);
 
-/* Adds (name, values, expires) to s, replacing a same-named entry; borrows values (increfs). */
+/*
+ * Adds (name, values, expires) to s, replacing a same-named entry; borrows values (increfs). Any
+ * JSON value is accepted (configured reference values may be numbers); messages give arrays.
+ */
 CS_MUST_USE enum cs_err cs_rv_set_put(struct cs_rv_set *s, const char *name, size_t len,
                                       json_t *values, int64_t expires);
 

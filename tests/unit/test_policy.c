@@ -506,7 +506,8 @@ test_defaults(void)
 	struct cs_appraisal a;
 	struct cs_rv_set set;
 	struct cs_rv_source rv;
-	json_t *c, *svn = js("[\"1\"]");
+	json_t *c, *svn = js("[\"1\"]"), *ld = js("[\"abcde\"]"), *one = js("[1]"),
+	           *zero = js("[0]"), *five = js("[5]");
 
 	CHECK_STR(cs_policy_target(p), "*");
 	cs_policy_free(p);
@@ -537,14 +538,19 @@ test_defaults(void)
 	}
 	CHECK(cs_policy_default_appraisal("nonesuch") == cs_policy_default_appraisal(NULL));
 
-	/* The sample default: contraindicated without reference values, affirming with the SVN. */
+	/* The sample default: contraindicated without reference values, affirming with them. */
 	cs_rv_set_init(&set);
-	c = js("{\"sample\":{\"svn\":\"1\",\"report_data\":\"00\"},\"report_data\":\"00\"}");
+	c = js("{\"svn\":\"1\",\"report_data\":\"\",\"launch_digest\":\"abcde\","
+	       "\"platform_version\":{\"major\":1,\"minor\":4},\"debug\":false}");
 	struct cs_appraisal_in in = {.claims = c, .tee = "sample"};
 	p = compile(cs_policy_default_appraisal("sample"));
 	CHECK_OK(cs_policy_eval_appraisal(p, &in, &a));
 	CHECK(a.status == CS_TIER_CONTRAINDICATED && a.tv[CS_AR4SI_HARDWARE] == 97);
+	CHECK(a.tv[CS_AR4SI_CONFIGURATION] == 2 && a.tv[CS_AR4SI_EXECUTABLES] == 33);
 	CHECK_OK(cs_rv_set_put(&set, "svn", 3, svn, 1000));
+	CHECK_OK(cs_rv_set_put(&set, "launch_digest", 13, ld, 1000));
+	CHECK_OK(cs_rv_set_put(&set, "major_version", 13, one, 1000));
+	CHECK_OK(cs_rv_set_put(&set, "minimum_minor_version", 21, zero, 1000));
 	rv = cs_rv_set_source(&set, 999);
 	in.rv = &rv;
 	CHECK_OK(cs_policy_eval_appraisal(p, &in, &a));
@@ -555,12 +561,17 @@ test_defaults(void)
 	rv = cs_rv_set_source(&set, 1000);
 	CHECK_OK(cs_policy_eval_appraisal(p, &in, &a));
 	CHECK(a.status == CS_TIER_CONTRAINDICATED);
+	/* A minor version below the reference: hardware not recognised. */
+	rv = cs_rv_set_source(&set, 999);
+	CHECK_OK(cs_rv_set_put(&set, "minimum_minor_version", 21, five, 1000));
+	CHECK_OK(cs_policy_eval_appraisal(p, &in, &a));
+	CHECK(a.tv[CS_AR4SI_HARDWARE] == 97 && a.tv[CS_AR4SI_EXECUTABLES] == 3);
 	cs_policy_free(p);
 
-	/* The SNP default over claims shaped as Trustee's SNP verifier names them. */
+	/* The SNP default over claims shaped as the SNP verifier reports them. */
 	json_decref(c);
-	c = js("{\"snp\":{\"measurement\":\"aa\",\"policy_debug_allowed\":\"0\","
-	       "\"policy_migrate_ma\":0}}");
+	c = js("{\"measurement\":\"aa\",\"policy_debug_allowed\":\"false\","
+	       "\"policy_migrate_ma\":\"false\"}");
 	in.claims = c;
 	in.tee = "snp";
 	p = compile(cs_policy_default_appraisal("snp"));
@@ -569,6 +580,10 @@ test_defaults(void)
 	CHECK(a.status == CS_TIER_CONTRAINDICATED);
 	cs_policy_free(p);
 	json_decref(c);
+	json_decref(ld);
+	json_decref(one);
+	json_decref(zero);
+	json_decref(five);
 	json_decref(svn);
 	cs_rv_set_fini(&set);
 }
@@ -634,6 +649,36 @@ test_glob_select(void)
 	cs_policy_free(p);
 }
 
+static void
+test_cache(void)
+{
+	const char *a = RES("allow if x == 1;"), *b = RES("allow if x == 2;");
+	struct cs_policy *p1, *p2, *p3, *many[70];
+	struct cs_policy_diag d;
+	char src[64];
+
+	CHECK_OK(cs_policy_compile_cached(a, strlen(a), &p1, &d));
+	CHECK_OK(cs_policy_compile_cached(a, strlen(a), &p2, &d));
+	CHECK(p1 != NULL && p1 == p2); /* compiled once */
+	CHECK_OK(cs_policy_compile_cached(b, strlen(b), &p3, &d));
+	CHECK(p3 != NULL && p3 != p1);
+	CHECK(allows(a, "{\"x\":1}") && !allows(b, "{\"x\":1}"));
+	CHECK_ERR(cs_policy_compile_cached("policy x;", 9, &p3, &d), CS_ERR_POLICY);
+	CHECK(p3 == NULL && d.line == 1 && d.col == 8);
+	/* More texts than slots: the oldest are evicted, references held stay valid. */
+	for (int i = 0; i < 70; i++) {
+		snprintf(src, sizeof(src), "policy resource;\nallow if x == %d;", i);
+		CHECK_OK(cs_policy_compile_cached(src, strlen(src), &many[i], &d));
+	}
+	CHECK_OK(cs_policy_compile_cached(a, strlen(a), &p3, &d));
+	CHECK(p3 != NULL);
+	for (int i = 0; i < 70; i++)
+		cs_policy_free(many[i]);
+	cs_policy_free(p1);
+	cs_policy_free(p2);
+	cs_policy_free(p3);
+}
+
 int
 main(void)
 {
@@ -650,5 +695,6 @@ main(void)
 	T_RUN(test_tiers);
 	T_RUN(test_defaults);
 	T_RUN(test_glob_select);
+	T_RUN(test_cache);
 	return t_done();
 }
