@@ -356,6 +356,111 @@ out:
 	cs_x509_crls_free(syn_crls);
 }
 
+/* Reads one DER TLV header at p (n bytes left): returns the header length, sets *len. */
+static size_t
+tlv(const uint8_t *p, size_t n, size_t *len)
+{
+	size_t i, k;
+
+	if (n < 2)
+		return 0;
+	if (p[1] < 0x80) {
+		*len = p[1];
+		return 2;
+	}
+	k = p[1] & 0x7f;
+	if (k == 0 || k > 3 || n < 2 + k)
+		return 0;
+	for (*len = 0, i = 0; i < k; i++)
+		*len = *len << 8 | p[2 + i];
+	return 2 + k;
+}
+
+/*
+ * Splits Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
+ * (RFC 5280 §4.1) into the signed bytes and the signature, to check our own signature
+ * verification against signatures made by AMD's and Intel's CAs.
+ */
+static bool
+cert_split(const struct cs_x509 *c, struct cs_buf *der, const uint8_t **tbs, size_t *tbs_len,
+           const uint8_t **sig, size_t *sig_len)
+{
+	size_t h, len, off, alg_len;
+
+	if (cs_x509_to_der(c, der) != CS_OK || (h = tlv(der->p, der->len, &len)) == 0)
+		return false;
+	off = h;
+	*tbs = der->p + off;
+	if ((h = tlv(*tbs, der->len - off, &len)) == 0)
+		return false;
+	*tbs_len = h + len;
+	off += *tbs_len;
+	if ((h = tlv(der->p + off, der->len - off, &alg_len)) == 0)
+		return false;
+	off += h + alg_len;
+	if ((h = tlv(der->p + off, der->len - off, &len)) == 0 || der->p[off] != 0x03 ||
+	    der->p[off + h] != 0)
+		return false;
+	*sig = der->p + off + h + 1; /* skip the unused-bits byte */
+	*sig_len = len - 1;
+	return off + h + len == der->len;
+}
+
+static void
+test_ca_signatures(void)
+{
+	struct cs_x509_set *milan = fixture_set("trustee/snp-root-milan-ask-ark-asvk.pem");
+	struct cs_x509_set *intel = fixture_set("tdx/go-tdx-guest/pck_crl_issuer_chain.pem");
+	struct cs_key *ark = NULL, *root = NULL;
+	const uint8_t *tbs, *sig;
+	size_t tbs_len, sig_len;
+	struct cs_buf der;
+
+	cs_buf_init(&der, 65536);
+	if (milan == NULL || intel == NULL) {
+		skipped += 1;
+		goto out;
+	}
+	/* AMD: the ARK signs the ASK with RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48. */
+	CHECK_OK(cs_x509_pubkey(cs_x509_set_get(milan, 1), &ark));
+	CHECK(cert_split(cs_x509_set_get(milan, 0), &der, &tbs, &tbs_len, &sig, &sig_len));
+	if (ark == NULL)
+		goto out;
+	CHECK(cs_key_type(ark) == CS_KEY_RSA && cs_key_rsa_bits(ark) == 4096 && sig_len == 512);
+	CHECK_OK(cs_rsa_pss_verify(ark, CS_SHA384, 48, tbs, tbs_len, sig, sig_len));
+	CHECK_ERR(cs_rsa_pss_verify(ark, CS_SHA384, 32, tbs, tbs_len, sig, sig_len),
+	          CS_ERR_SIGNATURE);
+	CHECK_ERR(cs_rsa_pss_verify(ark, CS_SHA256, 48, tbs, tbs_len, sig, sig_len),
+	          CS_ERR_SIGNATURE);
+	CHECK_ERR(cs_rsa_pss_verify(ark, CS_SHA384, 48, tbs, tbs_len - 1, sig, sig_len),
+	          CS_ERR_SIGNATURE);
+	CHECK_ERR(cs_rsa_pkcs1_verify(ark, CS_SHA384, tbs, tbs_len, sig, sig_len),
+	          CS_ERR_SIGNATURE);
+	/* The ARK is self-signed the same way. */
+	cs_buf_reset(&der);
+	CHECK(cert_split(cs_x509_set_get(milan, 1), &der, &tbs, &tbs_len, &sig, &sig_len));
+	CHECK_OK(cs_rsa_pss_verify(ark, CS_SHA384, 48, tbs, tbs_len, sig, sig_len));
+
+	/* Intel: the SGX Root CA signs the PCK Platform CA with ECDSA P-256 SHA-256, DER. */
+	cs_buf_reset(&der);
+	CHECK_OK(cs_x509_pubkey(cs_x509_set_get(intel, 1), &root));
+	CHECK(cert_split(cs_x509_set_get(intel, 0), &der, &tbs, &tbs_len, &sig, &sig_len));
+	if (root == NULL)
+		goto out;
+	CHECK(cs_key_type(root) == CS_KEY_EC_P256);
+	CHECK_OK(cs_ecdsa_verify(root, CS_SHA256, tbs, tbs_len, sig, sig_len, CS_ECDSA_DER));
+	CHECK_ERR(cs_ecdsa_verify(root, CS_SHA384, tbs, tbs_len, sig, sig_len, CS_ECDSA_DER),
+	          CS_ERR_SIGNATURE);
+	CHECK_ERR(cs_ecdsa_verify(ark, CS_SHA256, tbs, tbs_len, sig, sig_len, CS_ECDSA_DER),
+	          CS_ERR_SIGNATURE);
+out:
+	cs_key_free(ark);
+	cs_key_free(root);
+	cs_x509_set_free(milan);
+	cs_x509_set_free(intel);
+	cs_buf_fini(&der);
+}
+
 static void
 test_parse_errors(void)
 {
@@ -559,6 +664,7 @@ main(void)
 	T_RUN(test_vcek_extensions);
 	T_RUN(test_snp_report_signature);
 	T_RUN(test_intel_chains);
+	T_RUN(test_ca_signatures);
 	T_RUN(test_parse_errors);
 	T_RUN(test_crl);
 	if (skipped > 0)
