@@ -7,11 +7,13 @@
 #define CS_CMD_CUSTOS_H
 
 int cs_cmd_admin(int argc, char **argv);
+int cs_cmd_collateral(int argc, char **argv);
 int cs_cmd_inspect(int argc, char **argv);
 int cs_cmd_policy(int argc, char **argv);
 int cs_cmd_reseal(int argc, char **argv);
 int cs_cmd_seal(int argc, char **argv);
 int cs_cmd_unseal(int argc, char **argv);
+int cs_cmd_verify(int argc, char **argv);
 int cs_cmd_version(int argc, char **argv);
 
 #endif

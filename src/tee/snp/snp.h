@@ -3,9 +3,21 @@
 #ifndef CS_TEE_SNP_SNP_H
 #define CS_TEE_SNP_SNP_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/buf.h"
 #include "tee/tee.h"
 
 extern const struct cs_tee_ops cs_tee_snp;
 extern const struct cs_tee_ops cs_tee_sim_snp;
+
+/*
+ * The VCEK for a raw report (CS_SNP_REPORT_LEN bytes) that carries none: from the collateral cache
+ * dir (may be NULL), else, when online, from AMD KDS (cached into dir). Appends DER to vek;
+ * CS_ERR_COLLATERAL when it is neither cached nor fetchable (VLEK-signed reports: always).
+ */
+CS_MUST_USE enum cs_err cs_snp_find_vcek(const char *dir, bool online, const uint8_t *report,
+                                         struct cs_buf *vek);
 
 #endif

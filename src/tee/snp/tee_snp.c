@@ -120,9 +120,8 @@ sim_verifier_new(const struct cs_verify_cfg *cfg, void **state)
 	return state_new(cfg, true, state);
 }
 
-/* The VCEK for a report without one: the cache, then KDS unless offline. */
-static enum cs_err
-find_vcek(const struct snp_state *s, const uint8_t *report, struct cs_buf *vek)
+enum cs_err
+cs_snp_find_vcek(const char *dir, bool online, const uint8_t *report, struct cs_buf *vek)
 {
 	static const enum cs_snp_product all[] = {CS_SNP_MILAN, CS_SNP_GENOA, CS_SNP_TURIN};
 	struct cs_snp_report r;
@@ -137,14 +136,14 @@ find_vcek(const struct snp_state *s, const uint8_t *report, struct cs_buf *vek)
 		enum cs_snp_product q = p != CS_SNP_PRODUCT_UNKNOWN ? p : all[i];
 
 		if (cs_snp_tcb_decode(r.reported_tcb, q, &tcb) == CS_OK)
-			err = cs_snp_cache_vcek(s->collateral_dir, q, r.chip_id, &tcb, vek);
+			err = cs_snp_cache_vcek(dir, q, r.chip_id, &tcb, vek);
 		if (p != CS_SNP_PRODUCT_UNKNOWN)
 			break;
 	}
 	/* Online only with a product to ask for (v2 reports name none). */
-	if (err == CS_ERR_COLLATERAL && !s->offline && p != CS_SNP_PRODUCT_UNKNOWN &&
+	if (err == CS_ERR_COLLATERAL && online && p != CS_SNP_PRODUCT_UNKNOWN &&
 	    cs_snp_tcb_decode(r.reported_tcb, p, &tcb) == CS_OK)
-		err = cs_snp_kds_fetch_vcek(s->collateral_dir, p, r.chip_id, &tcb, vek);
+		err = cs_snp_kds_fetch_vcek(dir, p, r.chip_id, &tcb, vek);
 	return err;
 }
 
@@ -167,7 +166,7 @@ snp_verify(void *state, const struct cs_verify_in *in, json_t **claims)
 	cs_buf_init(&vek, VEK_MAX);
 	err = cs_snp_evidence_parse(in->evidence, report, &vek);
 	if (err == CS_OK && vek.len == 0)
-		err = find_vcek(s, report, &vek);
+		err = cs_snp_find_vcek(s->collateral_dir, !s->offline, report, &vek);
 	if (err == CS_OK)
 		err = cs_snp_verify(s->trust, report, sizeof(report), vek.p, vek.len, &o, &v);
 	if (err == CS_OK)
