@@ -5,6 +5,9 @@
 #include "crypto/pke.h"
 #include "crypto/rand.h"
 
+#include <stdbool.h>
+#include <unistd.h>
+
 #include "t.h"
 #include "t_hex.h"
 
@@ -177,6 +180,126 @@ test_pkcs1_key_decrypt(void)
 	cs_buf_fini(&ct);
 }
 
+/*
+ * A real peer: Debian's python3-cryptography (a jwcrypto dependency) encrypts to our public key
+ * with OAEP (SHA-256 / MGF1-SHA-256), OAEP with MGF1-SHA-1 (which must not decrypt: the MGF1
+ * digest matters) and PKCS#1 v1.5, and derives ECDH with our P-384 key.
+ */
+static const char peer_py[] =
+        "import sys\n"
+        "from cryptography.hazmat.primitives import serialization, hashes\n"
+        "from cryptography.hazmat.primitives.asymmetric import padding, ec\n"
+        "rsa = serialization.load_pem_public_key(open(sys.argv[1], 'rb').read())\n"
+        "ecp = serialization.load_pem_public_key(open(sys.argv[2], 'rb').read())\n"
+        "m = b'custos key release 0123456789abc'\n"
+        "o = lambda g: padding.OAEP(mgf=padding.MGF1(g), algorithm=hashes.SHA256(), label=None)\n"
+        "print(rsa.encrypt(m, o(hashes.SHA256())).hex())\n"
+        "print(rsa.encrypt(m, o(hashes.SHA1())).hex())\n"
+        "print(rsa.encrypt(m, padding.PKCS1v15()).hex())\n"
+        "e = ec.generate_private_key(ec.SECP384R1())\n"
+        "print(e.public_key().public_bytes(serialization.Encoding.PEM,\n"
+        "      serialization.PublicFormat.SubjectPublicKeyInfo).hex())\n"
+        "print(e.exchange(ec.ECDH(), ecp).hex())\n";
+
+static size_t
+unhex_line(const char *line, uint8_t *out, size_t cap)
+{
+	size_t n = 0;
+
+	while (line[0] && line[1] && line[0] != '\n' && n < cap) {
+		int hi = t_nibble(line[0]), lo = t_nibble(line[1]);
+		if (hi < 0 || lo < 0)
+			return 0;
+		out[n++] = (uint8_t)(hi << 4 | lo);
+		line += 2;
+	}
+	return n;
+}
+
+static bool
+write_file(const char *path, const struct cs_buf *b)
+{
+	FILE *f = fopen(path, "wb");
+	bool ok = f != NULL && fwrite(b->p, 1, b->len, f) == b->len;
+
+	if (f != NULL && fclose(f) != 0)
+		ok = false;
+	return ok;
+}
+
+static void
+test_python_peer(void)
+{
+	static const char m[] = "custos key release 0123456789abc";
+	char dir[] = "/tmp/custos-pke-XXXXXX", rsa_path[64], ec_path[64], py_path[64];
+	char cmd[512], line[4096];
+	uint8_t ct[3][256], fb[32] = {0}, out[32], pem[1024], zpeer[48];
+	size_t ct_len[3] = {0}, pem_len = 0, z_len = 0, i;
+	struct cs_buf rsa_pem, ec_pem, pt, z;
+	struct cs_key *ecp = NULL, *peer = NULL;
+	FILE *f;
+
+	cs_buf_init(&rsa_pem, 8192);
+	cs_buf_init(&ec_pem, 8192);
+	cs_buf_init(&pt, 512);
+	cs_buf_init(&z, 128);
+	if (access("/usr/bin/python3", X_OK) != 0 ||
+	    system("/usr/bin/python3 -c 'import cryptography' 2>/dev/null") != 0) {
+		printf("SKIP: 1 peer test: /usr/bin/python3 with python3-cryptography not found\n");
+		goto out;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(rsa_path, sizeof(rsa_path), "%s/rsa.pem", dir);
+	snprintf(ec_path, sizeof(ec_path), "%s/ec.pem", dir);
+	snprintf(py_path, sizeof(py_path), "%s/peer.py", dir);
+	CHECK_OK(cs_key_generate(CS_KEY_EC_P384, 0, &ecp));
+	if (ecp == NULL)
+		goto out;
+	CHECK_OK(cs_key_to_pem(rsa_key, false, &rsa_pem));
+	CHECK_OK(cs_key_to_pem(ecp, false, &ec_pem));
+	f = fopen(py_path, "w");
+	CHECK(f != NULL && fputs(peer_py, f) >= 0);
+	if (f != NULL)
+		fclose(f);
+	CHECK(write_file(rsa_path, &rsa_pem) && write_file(ec_path, &ec_pem));
+	snprintf(cmd, sizeof(cmd), "/usr/bin/python3 %s %s %s", py_path, rsa_path, ec_path);
+	f = popen(cmd, "r");
+	CHECK(f != NULL);
+	if (f == NULL)
+		goto clean;
+	for (i = 0; i < 3 && fgets(line, sizeof(line), f) != NULL; i++)
+		ct_len[i] = unhex_line(line, ct[i], sizeof(ct[i]));
+	if (fgets(line, sizeof(line), f) != NULL)
+		pem_len = unhex_line(line, pem, sizeof(pem));
+	if (fgets(line, sizeof(line), f) != NULL)
+		z_len = unhex_line(line, zpeer, sizeof(zpeer));
+	CHECK(pclose(f) == 0);
+	CHECK(ct_len[0] == 256 && ct_len[1] == 256 && ct_len[2] == 256 && pem_len > 0);
+	CHECK(z_len == 48);
+	if (ct_len[0] != 256 || ct_len[1] != 256 || ct_len[2] != 256 || z_len != 48)
+		goto clean;
+	CHECK_OK(cs_rsa_oaep256_decrypt(rsa_key, ct[0], 256, &pt));
+	CHECK(pt.len == 32 && memcmp(pt.p, m, 32) == 0);
+	CHECK_ERR(cs_rsa_oaep256_decrypt(rsa_key, ct[1], 256, &pt), CS_ERR_DECRYPT);
+	CHECK_OK(cs_rsa_pkcs1_decrypt_key(rsa_key, ct[2], 256, fb, 32, out));
+	CHECK_MEM(out, m, 32);
+	CHECK_OK(cs_key_from_pem(pem, pem_len, &peer));
+	if (peer != NULL) {
+		CHECK_OK(cs_ecdh(ecp, peer, &z));
+		CHECK(z.len == 48 && memcmp(z.p, zpeer, 48) == 0);
+	}
+clean:
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+out:
+	cs_key_free(ecp);
+	cs_key_free(peer);
+	cs_buf_fini(&rsa_pem);
+	cs_buf_fini(&ec_pem);
+	cs_buf_fini(&pt);
+	cs_buf_fini(&z);
+}
+
 int
 main(void)
 {
@@ -186,6 +309,7 @@ main(void)
 	if (rsa_key != NULL && rsa_other != NULL) {
 		T_RUN(test_oaep256);
 		T_RUN(test_pkcs1_key_decrypt);
+		T_RUN(test_python_peer);
 	}
 	cs_key_free(rsa_key);
 	cs_key_free(rsa_other);
