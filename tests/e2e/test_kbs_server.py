@@ -1,0 +1,189 @@
+#!/usr/bin/python3
+"""
+custos-kbs server hygiene, over real sockets: two brokers sharing one data directory serve one
+session between them (auth on A, attest on B, resource on A: no sticky sessions), a challenge is
+good for one attestation only, Prometheus metrics count what happened, refusals arrive before
+the body (413 with Expect: 100-continue, without the 100), chunked bodies are capped, every
+error has an RFC 7807 body, one JSON log line per request that never holds the cookie or the
+token, graceful SIGTERM, and configuration errors stop the start with exit 2.
+"""
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_util as u  # noqa: E402
+import trustee_client as tc  # noqa: E402
+import trustee_wire as w  # noqa: E402
+
+KBS = u.prog("custos-kbs")
+PREFIX = "https://github.com/confidential-containers/kbs/errors/"
+
+
+def problem(body):
+    try:
+        p = json.loads(body)
+    except ValueError:
+        return None
+    if sorted(p) == ["detail", "type"] and p["type"].startswith(PREFIX):
+        return p["type"][len(PREFIX):]
+    return None
+
+
+def raw(port, data, read_until_close=True):
+    """Sends raw bytes, returns what came back before the server stopped talking."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            if not read_until_close and b"\r\n\r\n" in out:
+                break
+    except socket.timeout:
+        pass
+    s.close()
+    return out
+
+
+def replicas(tmp):
+    data = os.path.join(tmp, "shared")
+    os.mkdir(data, 0o700)
+    a = u.Kbs(data=data)
+    b = u.Kbs(data=data)
+    try:
+        s, _, _ = u.request(a.port, "POST", "/kbs/v0/resource/default/key/r1", body=b"replicated",
+                            headers={"Content-Type": "application/octet-stream"})
+        u.check(s == 200, "put on replica A (%d)" % s)
+        c = tc.Client(a.url())
+        c.auth()                      # challenge from A
+        c.port = b.port               # attestation to B, with A's cookie
+        tok = c.attest()
+        u.check(tok.count(".") == 2, "B attests A's session")
+        c.port = a.port               # the resource from A, by cookie only
+        got = c.resource("default/key/r1")
+        u.check(got == b"replicated", "A releases by B's attested cookie (%r)" % got)
+        # The same challenge cannot be attested again, on either replica.
+        x = tc.Client(a.url())
+        x.auth()
+        first_cookie = x.cookie
+        body = x.attestation_body()
+        x.attest(body)
+        for port in (a.port, b.port):
+            s, data, _ = u.request(port, "POST", "/kbs/v0/attest", body=body,
+                                   headers={"Cookie": "kbs-session-id=" + first_cookie})
+            u.check(s == 401 and problem(data) == "AttestationError",
+                    "challenge replay refused on %d (%d %r)" % (port, s, data[:120]))
+        # Both replicas publish the same signing key.
+        ja = json.loads(u.get("127.0.0.1", a.port, "/kbs/v0/jwks")[1])
+        jb = json.loads(u.get("127.0.0.1", b.port, "/kbs/v0/jwks")[1])
+        u.check(ja == jb and len(ja["keys"]) == 1, "one JWK set for both replicas")
+        u.check(ja["keys"][0].get("alg") == "ES256" and "d" not in ja["keys"][0],
+                "JWKS: public ES256 key")
+    finally:
+        b.stop()
+        a.cleanup()
+
+
+def metrics_and_limits(tmp):
+    os.mkdir(os.path.join(tmp, "m"), 0o700)
+    kbs = u.Kbs(data=os.path.join(tmp, "m"))
+    try:
+        port = kbs.port
+        u.request(port, "POST", "/kbs/v0/resource/default/key/m", body=b"x",
+                  headers={"Content-Type": "application/octet-stream"})
+        c = tc.Client(kbs.url())
+        c.auth()
+        c.attest()
+        u.check(c.resource("default/key/m") == b"x", "release for metrics")
+        s, body = u.get("127.0.0.1", port, "/metrics")
+        text = body.decode()
+        u.check(s == 200, "metrics 200")
+        u.check(re.search(r'kbs_attestations_total\{tee="sample",verdict="affirming"\} [1-9]',
+                          text) is not None, "attestation counted by TEE and verdict")
+        u.check(re.search(r"kbs_resource_releases_total [1-9]", text) is not None,
+                "release counted")
+        u.check('kbs_http_requests_total{route="auth",code="200"}' in text, "requests counted")
+        u.check('kbs_http_request_duration_seconds_bucket{route="attest",le="+Inf"}' in text,
+                "latency histogram")
+        s, body = u.get("127.0.0.1", port, "/healthz")
+        u.check(s == 200, "healthz")
+
+        # Method, route, errors: all RFC 7807.
+        for method, path, want, variant in [
+            ("GET", "/kbs/v0/auth", 405, "MethodNotAllowed"),
+            ("PUT", "/kbs/v0/resource/a/b/c", 405, "MethodNotAllowed"),
+            ("GET", "/kbs/v0/nothing", 404, "PluginNotFound"),
+            ("GET", "/elsewhere", 404, "InvalidRequestPath"),
+            ("GET", "/kbs/v0/resource/a/%2e%2e/c", 404, "InvalidRequestPath"),
+            ("GET", "/kbs/v0/resource/a/b/c?x=1&x=2", 401, "TokenNotFound"),
+        ]:
+            s, data, _ = u.request(port, method, path)
+            u.check(s == want and problem(data) == variant,
+                    "%s %s -> %d %s (%d %r)" % (method, path, want, variant, s, data[:100]))
+
+        # 413 from Content-Length before the body, with Expect: no 100 Continue is sent.
+        out = raw(port, b"POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                        b"\r\nContent-Length: 99999999\r\nExpect: 100-continue\r\n\r\n",
+                  read_until_close=False)
+        u.check(out.startswith(b"HTTP/1.1 413"), "413 before the body (%r)" % out[:40])
+        u.check(b"100 Continue" not in out, "no 100 Continue for a refused body")
+        # A chunked body that outgrows the limit.
+        chunk = b"%x\r\n%s\r\n" % (1 << 20, b" " * (1 << 20))
+        out = raw(port, b"POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                        b"\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+                  chunk * 3 + b"0\r\n\r\n")
+        u.check(out.startswith(b"HTTP/1.1 413"), "chunked body capped (%r)" % out[:40])
+        # A request head larger than the connection's memory limit is refused, not buffered.
+        out = raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * (256 << 10) +
+                  b"\r\n\r\n")
+        u.check(out.startswith(b"HTTP/1.1 4"), "huge header refused (%r)" % out[:40])
+        s, _ = u.get("127.0.0.1", port, "/healthz")
+        u.check(s == 200, "alive after the limits")
+    finally:
+        kbs.stop()
+        log = open(os.path.join(kbs.data, "kbs.log")).read()
+        lines = [json.loads(l) for l in log.splitlines() if l.startswith('{"ev":"request"')]
+        u.check(len(lines) >= 10, "one log line per request (%d)" % len(lines))
+        u.check(all({"client", "method", "path", "status", "us"} <= set(l) for l in lines),
+                "log lines structured")
+        u.check(c.cookie not in log and c.token not in log and c.token[:40] not in log,
+                "no cookie or token in the log")
+        u.check('"ev":"stop"' in log, "graceful stop logged on SIGTERM")
+        u.check(kbs.proc.returncode == 0, "exit 0 on SIGTERM (%s)" % kbs.proc.returncode)
+        kbs.cleanup()
+
+
+def bad_starts(tmp):
+    cfg = os.path.join(tmp, "typo.json")
+    with open(cfg, "w") as f:
+        json.dump({"listen": "127.0.0.1:1", "sesion_ttl_s": 5}, f)
+    rc, _, err = u.run([KBS, "--config", cfg, "--data", tmp])
+    u.check(rc == 2 and "sesion_ttl_s" in err, "unknown config member refused (%d %s)" % (rc, err))
+    rc, _, err = u.run([KBS, "--dev", "--listen", "0.0.0.0:1", "--data", tmp])
+    u.check(rc == 2, "dev mode refuses a non-loopback listen (%d)" % rc)
+    rc, _, err = u.run([KBS, "--tee", "no-such-tee", "--data", tmp])
+    u.check(rc == 2, "unknown TEE refused (%d)" % rc)
+    rc, out, _ = u.run([KBS, "--help"])
+    u.check(rc == 0 and b"--dev" in out and b"--insecure-admin" in out, "--help")
+
+
+def main():
+    if not os.path.exists(KBS):
+        u.skip("custos-kbs not built")
+    with tempfile.TemporaryDirectory() as tmp:
+        replicas(tmp)
+        metrics_and_limits(tmp)
+        bad_starts(tmp)
+    u.done()
+
+
+if __name__ == "__main__":
+    main()
