@@ -37,23 +37,11 @@ usage(FILE *f)
 static int
 read_all(const char *path, struct cs_buf *out)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t chunk[8192];
-	size_t n;
-	int ok = 1;
+	enum cs_err err = cs_snp_file_read(path, out);
 
-	if (f == NULL) {
-		fprintf(stderr, "custos collateral: cannot open %s\n", path);
-		return 0;
-	}
-	while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		ok = cs_buf_append(out, chunk, n) == CS_OK;
-	if (!ok || ferror(f)) {
-		fprintf(stderr, "custos collateral: cannot read %s\n", path);
-		ok = 0;
-	}
-	fclose(f);
-	return ok;
+	if (err != CS_OK)
+		fprintf(stderr, "custos collateral: %s: %s\n", path, cs_err_str(err));
+	return err == CS_OK;
 }
 
 /* "bl=N,tee=N,snp=N,ucode=N[,fmc=N]" in any order. */

@@ -13,6 +13,7 @@
 #include "base/clock.h"
 #include "base/json.h"
 #include "custos.h"
+#include "tee/snp/collateral.h"
 #include "tee/snp/evidence.h"
 #include "tee/snp/snp.h"
 #include "tee/snp/verify.h"
@@ -46,23 +47,11 @@ usage(FILE *f)
 static int
 read_all(const char *path, struct cs_buf *out)
 {
-	FILE *f = fopen(path, "rb");
-	uint8_t chunk[8192];
-	size_t n;
-	int ok = 1;
+	enum cs_err err = cs_snp_file_read(path, out);
 
-	if (f == NULL) {
-		fprintf(stderr, "custos verify: cannot open %s\n", path);
-		return 0;
-	}
-	while (ok && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		ok = cs_buf_append(out, chunk, n) == CS_OK;
-	if (!ok || ferror(f)) {
-		fprintf(stderr, "custos verify: cannot read %s\n", path);
-		ok = 0;
-	}
-	fclose(f);
-	return ok;
+	if (err != CS_OK)
+		fprintf(stderr, "custos verify: %s: %s\n", path, cs_err_str(err));
+	return err == CS_OK;
 }
 
 /* Hex of at most max bytes into dst, zero-padded (Trustee's regularize_data). */

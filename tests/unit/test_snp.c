@@ -1026,6 +1026,54 @@ test_tee_ops(void)
 	rm_tree(dir);
 }
 
+/* CRLs from the collateral directory: a revoked ASK is rejected, an empty CRL changes nothing. */
+static void
+test_crl(void)
+{
+	char roots[] = "/tmp/custos-test-snp-XXXXXX", coll[] = "/tmp/custos-test-snp-XXXXXX";
+	struct cs_snp_sim *s = sim_make(CS_SNP_MILAN);
+	struct cs_verify_cfg cfg = {.roots_dir = roots, .collateral_dir = coll};
+	struct cs_snp_report r;
+	struct cs_buf crl, vcek;
+	uint8_t rep[CS_SNP_REPORT_LEN];
+	json_t *ev = NULL, *claims = NULL;
+	void *st = NULL;
+	struct cs_verify_in in = {.at = at_time("2026-11-30T00:00:00Z")};
+	int64_t t0 = at_time("2026-11-01T00:00:00Z"), t1 = at_time("2027-11-01T00:00:00Z");
+
+	if (s == NULL || mkdtemp(roots) == NULL || mkdtemp(coll) == NULL) {
+		CHECK(!"sim or tmpdir");
+		cs_snp_sim_free(s);
+		return;
+	}
+	cs_buf_init(&crl, 1 << 16);
+	cs_buf_init(&vcek, 1 << 16);
+	CHECK_OK(cs_snp_sim_save(s, roots));
+	CHECK_OK(cs_snp_sim_vcek_der(s, &vcek));
+	cs_snp_sim_template(s, 3, &r);
+	CHECK_OK(cs_snp_sim_sign(s, &r, rep));
+	CHECK_OK(cs_snp_evidence_build(rep, sizeof(rep), vcek.p, vcek.len, &ev));
+	in.evidence = ev;
+	for (int revoke = 0; revoke <= 1; revoke++) {
+		cs_buf_reset(&crl);
+		CHECK_OK(cs_snp_sim_crl(s, revoke, t0, t1, &crl));
+		CHECK_OK(cs_snp_cache_put(coll, "snp/Milan/crl.der", crl.p, crl.len));
+		CHECK_OK(cs_tee_sim_snp.verifier_new(&cfg, &st));
+		CHECK_ERR(cs_tee_sim_snp.verify(st, &in, &claims),
+		          revoke ? CS_ERR_CERT_REVOKED : CS_OK);
+		json_decref(claims);
+		claims = NULL;
+		cs_tee_sim_snp.verifier_free(st);
+		st = NULL;
+	}
+	json_decref(ev);
+	cs_buf_fini(&crl);
+	cs_buf_fini(&vcek);
+	cs_snp_sim_free(s);
+	rm_tree(roots);
+	rm_tree(coll);
+}
+
 int
 main(void)
 {
@@ -1045,6 +1093,7 @@ main(void)
 	T_RUN(test_kds_urls);
 	T_RUN(test_collateral_cache_and_bundle);
 	T_RUN(test_tee_ops);
+	T_RUN(test_crl);
 	if (fx_skipped > 0)
 		printf("SKIP: %d fixture tests: fixtures folder not found (set CUSTOS_FIXTURES)\n",
 		       fx_skipped);

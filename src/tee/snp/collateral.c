@@ -163,8 +163,8 @@ content_ok(int kind, const uint8_t *p, size_t n)
 
 /* ---- files ---- */
 
-static enum cs_err
-read_path(const char *path, size_t max, struct cs_buf *out)
+enum cs_err
+cs_snp_file_read(const char *path, struct cs_buf *out)
 {
 	uint8_t chunk[8192];
 	FILE *f = fopen(path, "rb");
@@ -173,7 +173,7 @@ read_path(const char *path, size_t max, struct cs_buf *out)
 
 	ENSURE(f != NULL, errno == ENOENT ? CS_ERR_NOT_FOUND : CS_ERR_IO);
 	while (err == CS_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		err = out->len + got > max ? CS_ERR_TOO_LARGE : cs_buf_append(out, chunk, got);
+		err = cs_buf_append(out, chunk, got);
 	if (err == CS_OK && ferror(f))
 		err = CS_ERR_IO;
 	fclose(f);
@@ -256,7 +256,7 @@ cs_snp_cache_vcek(const char *dir, enum cs_snp_product p, const uint8_t *chip_id
 	if (err == CS_OK)
 		err = join(dir, (const char *)rel.p, path, sizeof(path));
 	if (err == CS_OK)
-		err = read_path(path, FILE_MAX, out);
+		err = cs_snp_file_read(path, out);
 	if (err == CS_ERR_NOT_FOUND)
 		err = CS_ERR_COLLATERAL;
 	cs_buf_fini(&rel);
@@ -410,7 +410,7 @@ bundle_add(json_t *files, const char *dir, const char *rel)
 	TRY(join(dir, rel, path, sizeof(path)));
 	cs_buf_init(&data, FILE_MAX);
 	cs_buf_init(&b64, 2 * FILE_MAX);
-	err = read_path(path, FILE_MAX, &data);
+	err = cs_snp_file_read(path, &data);
 	if (err == CS_OK)
 		err = cs_b64_encode(&b64, data.p, data.len);
 	if (err == CS_OK) {

@@ -25,6 +25,10 @@
 
 #define CS_SNP_KDS_BASE "https://kdsintf.amd.com"
 
+/* Appends the whole file at path to out (at most out's cap: CS_ERR_TOO_LARGE beyond);
+ * CS_ERR_NOT_FOUND when absent, CS_ERR_IO otherwise. */
+CS_MUST_USE enum cs_err cs_snp_file_read(const char *path, struct cs_buf *out);
+
 /* Appends the KDS URL of the VCEK for chip_id (64 bytes; Turin uses the first 8) and tcb. */
 CS_MUST_USE enum cs_err cs_snp_kds_vcek_url(enum cs_snp_product p, const uint8_t *chip_id,
                                             const struct cs_snp_tcb *tcb, struct cs_buf *out);

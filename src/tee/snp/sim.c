@@ -23,12 +23,15 @@
 #include "crypto/key.h"
 #include "crypto/rand.h"
 #include "crypto/sig.h"
+#include "tee/snp/collateral.h"
 #include "tee/snp/sim.h"
 
 #define SIM_FILE_MAX (64 * 1024)
 
 struct cs_snp_sim {
 	struct cs_snp_sim_params p;
+	struct cs_key *ark_key;  /* owned; NULL after cs_snp_sim_load */
+	X509 *ark;               /* owned; NULL after cs_snp_sim_load */
 	struct cs_key *ask_key;  /* owned; NULL after cs_snp_sim_load */
 	X509 *ask;               /* owned; NULL after cs_snp_sim_load */
 	struct cs_key *vcek_key; /* owned, private */
@@ -41,6 +44,8 @@ cs_snp_sim_free(struct cs_snp_sim *s)
 {
 	if (s == NULL)
 		return;
+	cs_key_free(s->ark_key);
+	X509_free(s->ark);
 	cs_key_free(s->ask_key);
 	X509_free(s->ask);
 	cs_key_free(s->vcek_key);
@@ -284,8 +289,6 @@ enum cs_err
 cs_snp_sim_new(const struct cs_snp_sim_params *p, struct cs_snp_sim **out)
 {
 	struct cs_snp_sim *s;
-	struct cs_key *ark_key = NULL;
-	X509 *ark = NULL;
 	char cn[32];
 	enum cs_err err = CS_ERR_CRYPTO;
 	unsigned bits = p->rsa_bits != 0 ? p->rsa_bits : 2048;
@@ -296,34 +299,76 @@ cs_snp_sim_new(const struct cs_snp_sim_params *p, struct cs_snp_sim **out)
 	s = sim_alloc();
 	ENSURE(s != NULL, CS_ERR_NOMEM);
 	s->p = *p;
-	if ((err = cs_key_generate(CS_KEY_RSA, bits, &ark_key)) != CS_OK ||
+	if ((err = cs_key_generate(CS_KEY_RSA, bits, &s->ark_key)) != CS_OK ||
 	    (err = cs_key_generate(CS_KEY_RSA, bits, &s->ask_key)) != CS_OK ||
 	    (err = cs_key_generate(CS_KEY_EC_P384, 0, &s->vcek_key)) != CS_OK)
 		goto out;
 	err = CS_ERR_CRYPTO;
 	snprintf(cn, sizeof(cn), "ARK-%s", cs_snp_product_name(p->product));
-	ark = ca_new(cn, cs_key_evp(ark_key), NULL, cs_key_evp(ark_key), p);
-	if (ark == NULL)
+	s->ark = ca_new(cn, cs_key_evp(s->ark_key), NULL, cs_key_evp(s->ark_key), p);
+	if (s->ark == NULL)
 		goto out;
 	snprintf(cn, sizeof(cn), "SEV-%s", cs_snp_product_name(p->product));
-	s->ask = ca_new(cn, cs_key_evp(s->ask_key), ark, cs_key_evp(ark_key), p);
+	s->ask = ca_new(cn, cs_key_evp(s->ask_key), s->ark, cs_key_evp(s->ark_key), p);
 	if (s->ask == NULL)
 		goto out;
 	if ((err = pem_append(s->ask, &s->roots_pem)) != CS_OK ||
-	    (err = pem_append(ark, &s->roots_pem)) != CS_OK)
+	    (err = pem_append(s->ark, &s->roots_pem)) != CS_OK)
 		goto out;
 	err = vcek_issue(s, &p->tcb, p->chip_id,
 	                 p->product == CS_SNP_TURIN ? CS_SNP_TURIN_CHIP_ID_LEN : CS_SNP_CHIP_ID_LEN,
 	                 &s->vcek_der);
 out:
-	X509_free(ark);
-	cs_key_free(ark_key);
 	if (err != CS_OK) {
 		cs_snp_sim_free(s);
 		return err;
 	}
 	*out = s;
 	return CS_OK;
+}
+
+enum cs_err
+cs_snp_sim_crl(const struct cs_snp_sim *s, bool revoke_ask, int64_t this_update,
+               int64_t next_update, struct cs_buf *out)
+{
+	X509_CRL *crl = X509_CRL_new();
+	X509_REVOKED *rev = NULL;
+	ASN1_TIME *t = ASN1_TIME_new();
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	EVP_PKEY_CTX *pctx = NULL;
+	enum cs_err err = CS_ERR_CRYPTO;
+	uint8_t *dst;
+	int n, ok;
+
+	ENSURE(s->ark != NULL && s->ark_key != NULL, CS_ERR_STATE);
+	ok = crl != NULL && t != NULL && mctx != NULL && X509_CRL_set_version(crl, 1) &&
+	     X509_CRL_set_issuer_name(crl, X509_get_subject_name(s->ark)) &&
+	     ASN1_TIME_set(t, (time_t)this_update) != NULL && X509_CRL_set1_lastUpdate(crl, t) &&
+	     ASN1_TIME_set(t, (time_t)next_update) != NULL && X509_CRL_set1_nextUpdate(crl, t);
+	if (ok && revoke_ask) {
+		rev = X509_REVOKED_new();
+		ok = rev != NULL &&
+		     X509_REVOKED_set_serialNumber(rev, X509_get_serialNumber(s->ask)) &&
+		     ASN1_TIME_set(t, (time_t)this_update) != NULL &&
+		     X509_REVOKED_set_revocationDate(rev, t) && X509_CRL_add0_revoked(crl, rev);
+		if (ok)
+			rev = NULL; /* owned by the CRL */
+	}
+	/* Signed as AMD signs its CRL: RSASSA-PSS, SHA-384, salt 48, by the ARK. */
+	ok = ok && X509_CRL_sort(crl) &&
+	     EVP_DigestSignInit(mctx, &pctx, EVP_sha384(), NULL, cs_key_evp(s->ark_key)) == 1 &&
+	     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+	     EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48) > 0 &&
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, EVP_sha384()) > 0 &&
+	     X509_CRL_sign_ctx(crl, mctx) > 0;
+	if (ok && (n = i2d_X509_CRL(crl, NULL)) > 0 &&
+	    cs_buf_extend(out, (size_t)n, &dst) == CS_OK && i2d_X509_CRL(crl, &dst) == n)
+		err = CS_OK;
+	X509_REVOKED_free(rev);
+	EVP_MD_CTX_free(mctx);
+	ASN1_TIME_free(t);
+	X509_CRL_free(crl);
+	return err;
 }
 
 enum cs_err
@@ -420,22 +465,10 @@ static enum cs_err
 read_file(const char *dir, const char *name, struct cs_buf *out)
 {
 	char path[4096];
-	uint8_t chunk[4096];
-	FILE *f;
-	size_t got;
-	enum cs_err err = CS_OK;
 
 	ENSURE((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path),
 	       CS_ERR_INVAL);
-	f = fopen(path, "rb");
-	ENSURE(f != NULL, errno == ENOENT ? CS_ERR_NOT_FOUND : CS_ERR_IO);
-	while (err == CS_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		err = cs_buf_append(out, chunk, got);
-	if (err == CS_OK && ferror(f))
-		err = CS_ERR_IO;
-	fclose(f);
-	cs_wipe(chunk, sizeof(chunk));
-	return err;
+	return cs_snp_file_read(path, out);
 }
 
 /* "<product>.pem" in lower case: the roots file name cs_snp_trust_new looks for. */

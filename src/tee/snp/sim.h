@@ -12,6 +12,7 @@
 #ifndef CS_TEE_SNP_SIM_H
 #define CS_TEE_SNP_SIM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,6 +36,13 @@ void cs_snp_sim_free(struct cs_snp_sim *s);
 
 /* Appends the test roots as "ASK, ARK" PEM (for cs_snp_trust_set). */
 CS_MUST_USE enum cs_err cs_snp_sim_roots_pem(const struct cs_snp_sim *s, struct cs_buf *out);
+/*
+ * Appends a DER CRL issued by the test ARK (as AMD's KDS /crl), valid from this_update to
+ * next_update, revoking the test ASK when revoke_ask. CS_ERR_STATE after cs_snp_sim_load.
+ */
+CS_MUST_USE enum cs_err cs_snp_sim_crl(const struct cs_snp_sim *s, bool revoke_ask,
+                                       int64_t this_update, int64_t next_update,
+                                       struct cs_buf *out);
 /* Appends the VCEK certificate (DER). */
 CS_MUST_USE enum cs_err cs_snp_sim_vcek_der(const struct cs_snp_sim *s, struct cs_buf *out);
 /*

@@ -40,6 +40,24 @@ snp_verifier_free(void *state)
 	free(s);
 }
 
+/* Base64 in 64-column lines, as PEM readers expect. */
+static enum cs_err
+pem_body(struct cs_buf *pem, const uint8_t *p, size_t n)
+{
+	struct cs_buf b64;
+	enum cs_err err;
+
+	cs_buf_init(&b64, 2 * n + 16);
+	err = cs_b64_encode(&b64, p, n);
+	for (size_t i = 0; err == CS_OK && i < b64.len; i += 64) {
+		err = cs_buf_append(pem, b64.p + i, b64.len - i < 64 ? b64.len - i : 64);
+		if (err == CS_OK)
+			err = cs_buf_putc(pem, '\n');
+	}
+	cs_buf_fini(&b64);
+	return err;
+}
+
 /* Loads D/snp/<Product>/crl.der for every product into one CRL set (as PEM blocks). */
 static enum cs_err
 load_crls(struct snp_state *s)
@@ -53,25 +71,22 @@ load_crls(struct snp_state *s)
 	for (size_t i = 0; i < 3 && err == CS_OK; i++) {
 		char path[4096];
 		struct cs_buf der;
-		FILE *f;
-		uint8_t chunk[4096];
-		size_t got;
 
 		snprintf(path, sizeof(path), "%s/snp/%s/crl.der", s->collateral_dir,
 		         cs_snp_product_name(all[i]));
-		f = fopen(path, "rb");
-		if (f == NULL)
-			continue;
 		cs_buf_init(&der, 1024 * 1024);
-		while (err == CS_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			err = cs_buf_append(&der, chunk, got);
-		fclose(f);
+		err = cs_snp_file_read(path, &der);
+		if (err == CS_ERR_NOT_FOUND) {
+			err = CS_OK;
+			cs_buf_fini(&der);
+			continue;
+		}
 		if (err == CS_OK)
 			err = cs_buf_append_str(&pem, "-----BEGIN X509 CRL-----\n");
 		if (err == CS_OK)
-			err = cs_b64_encode(&pem, der.p, der.len);
+			err = pem_body(&pem, der.p, der.len);
 		if (err == CS_OK)
-			err = cs_buf_append_str(&pem, "\n-----END X509 CRL-----\n");
+			err = cs_buf_append_str(&pem, "-----END X509 CRL-----\n");
 		cs_buf_fini(&der);
 	}
 	if (err == CS_OK && pem.len > 0) {

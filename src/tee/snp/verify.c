@@ -15,6 +15,7 @@
 #include "crypto/key.h"
 #include "crypto/sig.h"
 #include "crypto/x509.h"
+#include "tee/snp/collateral.h"
 #include "tee/snp/verify.h"
 
 #define VEK_CACHE_MAX 256
@@ -154,25 +155,6 @@ out:
 	return err;
 }
 
-static enum cs_err
-read_file(const char *path, struct cs_buf *out)
-{
-	FILE *f = fopen(path, "rb");
-	uint8_t chunk[4096];
-	size_t got;
-	enum cs_err err = CS_OK;
-
-	if (f == NULL)
-		return CS_ERR_NOT_FOUND;
-	while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		if ((err = cs_buf_append(out, chunk, got)) != CS_OK)
-			break;
-	if (err == CS_OK && ferror(f))
-		err = CS_ERR_IO;
-	fclose(f);
-	return err;
-}
-
 enum cs_err
 cs_snp_trust_new(const char *dir, struct cs_snp_trust **out)
 {
@@ -209,7 +191,7 @@ cs_snp_trust_new(const char *dir, struct cs_snp_trust **out)
 			break;
 		}
 		cs_buf_init(&pem, ROOTS_FILE_MAX);
-		err = read_file(path, &pem);
+		err = cs_snp_file_read(path, &pem);
 		if (err == CS_ERR_NOT_FOUND) {
 			err = CS_OK; /* that product is simply not trusted */
 		} else if (err == CS_OK) {
