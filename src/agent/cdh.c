@@ -272,6 +272,10 @@ cs_cdh_start(const char *listen, const struct cs_rcar_cfg *rcar_cfg, struct cs_c
 
 	*out = NULL;
 	TRY(cs_cdh_parse_listen(listen, &addr, &port));
+	/* The API hands out secrets and the session's private key to whoever connects, exactly as
+	 * guest-components' does: it is for processes inside this TEE only, so loopback only. */
+	if (((const uint8_t *)&addr)[0] != 127)
+		return CS_ERR_CONFIG;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return CS_ERR_NOMEM;
 	pthread_mutex_init(&c->lock, NULL);

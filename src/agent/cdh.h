@@ -25,7 +25,8 @@
 struct cs_cdh; /* opaque */
 
 /*
- * Starts serving on listen ("IPv4:port"; port 0 picks a free one) in a background thread.
+ * Starts serving on listen ("IPv4:port" in 127.0.0.0/8, else CS_ERR_CONFIG; port 0 picks a
+ * free one) in a background thread.
  * rcar_cfg is copied (its strings are borrowed and must outlive the server). Returns owned.
  */
 CS_MUST_USE enum cs_err cs_cdh_start(const char *listen, const struct cs_rcar_cfg *rcar_cfg,

@@ -188,6 +188,10 @@ def test_serve():
         u.stop(p)
         f.stop()
 
+    rc, out, err = u.run([AGENT, "serve", "--listen", "0.0.0.0:0", "--tee", "sample", "--kbs",
+                          "http://127.0.0.1:1"], timeout=10)
+    u.check(rc == 2 and "configuration" in err, "serve refuses a non-loopback address (%d)" % rc)
+
     # A token about to expire (ttl 30 s < the 60 s refresh margin) is renewed on each use.
     f = u.Fake("--resource", "default/key/k1=" + SECRET, "--token-ttl", "30")
     try:
