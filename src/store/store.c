@@ -212,6 +212,27 @@ mkey_open(const char *path, uint8_t *key)
 
 /* ---- open / free ---- */
 
+static bool
+is_postgres(const char *url)
+{
+	return strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0;
+}
+
+static enum cs_err
+open_postgres(const char *url, const struct cs_store_opts *o, const struct cs_store_ops **ops,
+              void **be)
+{
+#ifdef CS_STORE_HAVE_PG
+	return cs_store_pg_open(url, o, ops, be);
+#else
+	(void)url;
+	(void)o;
+	(void)ops;
+	(void)be;
+	return CS_ERR_UNSUPPORTED; /* built without libpq */
+#endif
+}
+
 enum cs_err
 cs_store_open(const char *url, const struct cs_store_opts *opts, struct cs_store **out)
 {
@@ -230,9 +251,13 @@ cs_store_open(const char *url, const struct cs_store_opts *opts, struct cs_store
 		dbpath = ":memory:";
 	else if (strncmp(url, sqlite_scheme, sizeof(sqlite_scheme) - 1) == 0)
 		dbpath = url + sizeof(sqlite_scheme) - 1;
+	else if (is_postgres(url))
+		dbpath = NULL;
 	else
 		return CS_ERR_UNSUPPORTED;
-	ENSURE(dbpath[0] != '\0', CS_ERR_CONFIG);
+	ENSURE(dbpath == NULL || dbpath[0] != '\0', CS_ERR_CONFIG);
+	/* A server database has no file to put the key beside: it must be named. */
+	ENSURE(dbpath != NULL || o.master_key_path != NULL, CS_ERR_CONFIG);
 
 	s = calloc(1, sizeof(*s));
 	ENSURE(s != NULL, CS_ERR_NOMEM);
@@ -257,7 +282,10 @@ cs_store_open(const char *url, const struct cs_store_opts *opts, struct cs_store
 	              sizeof(AKEY_LABEL) - 1, s->akey);
 	if (err != CS_OK)
 		goto fail;
-	err = cs_store_sqlite_open(dbpath, &o, &s->ops, &s->be);
+	if (dbpath == NULL)
+		err = open_postgres(url, &o, &s->ops, &s->be);
+	else
+		err = cs_store_sqlite_open(dbpath, &o, &s->ops, &s->be);
 	if (err != CS_OK)
 		goto fail;
 	*out = s;

@@ -107,6 +107,13 @@ struct cs_store_ops {
 enum cs_err cs_store_sqlite_open(const char *path, const struct cs_store_opts *opts,
                                  const struct cs_store_ops **ops, void **be);
 
+/*
+ * The PostgreSQL backend (when built with libpq): url is a libpq connection URI
+ * ("postgresql://user@host/db?..." or "postgres://..."), borrowed.
+ */
+enum cs_err cs_store_pg_open(const char *url, const struct cs_store_opts *opts,
+                             const struct cs_store_ops **ops, void **be);
+
 /* Shared by the backends: appends a copy of s to l. */
 enum cs_err cs_store_list_add(struct cs_store_list *l, const char *s, size_t n);
 
