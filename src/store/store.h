@@ -4,17 +4,19 @@
  * hash-chained audit log.
  *
  * A store is opened by URL. "sqlite:///abs/path/kbs.db" (or "sqlite://relative/path.db", or
- * "sqlite::memory:" for tests) selects the embedded SQLite backend; "postgres://..." is reserved
- * for a PostgreSQL backend behind the same functions, so callers never change when it lands.
- * Backends implement a table of operations (store_impl.h); these functions validate arguments, do
- * the cryptography and call the backend.
+ * "sqlite::memory:" for tests) selects the embedded SQLite backend; "postgresql://..." or
+ * "postgres://..." (a libpq connection URI) selects PostgreSQL, which several KBS replicas can
+ * share. Both run the same SQL layer (sql.c) through a small driver, so callers never see which
+ * backend they use. store.c validates arguments and does all the cryptography; a backend only
+ * moves rows and never sees a plaintext resource value or the master key.
  *
  * Threads: a struct cs_store may be used from any number of threads at once. Each call borrows a
  * database connection from a small pool held by the store (one connection per concurrent caller,
  * each with its own cached prepared statements), so calls run in parallel where the backend allows.
  *
  * Durability: every write function returns only after its transaction is durably committed
- * (SQLite: WAL with synchronous=FULL). What was acknowledged survives kill -9 and power loss.
+ * (SQLite: WAL with synchronous=FULL; PostgreSQL: synchronous_commit=on). What was acknowledged
+ * survives kill -9 and power loss.
  *
  * Encryption at rest: every resource value gets a fresh 32-byte data key (DEK); the value is
  * sealed with AES-256-GCM under the DEK, with additional data binding the resource path and
@@ -54,8 +56,9 @@ struct cs_store; /* opaque */
 
 struct cs_store_opts {
 	/*
-	 * The master key file. NULL: "<database path>.master-key" for a file database; an
-	 * in-memory database then gets an ephemeral random key (tests only).
+	 * The master key file. NULL: "<database path>.master-key" for an SQLite file; an
+	 * in-memory database gets an ephemeral random key (tests only); PostgreSQL requires it
+	 * (CS_ERR_CONFIG), and every replica must be given the same key file.
 	 */
 	const char *master_key_path;
 	/* Connections kept for concurrent callers; 0 means 8. Callers beyond it wait. */
@@ -67,8 +70,9 @@ struct cs_store_opts {
 /*
  * Opens (creating when absent) the store named by url. opts may be NULL for the defaults.
  * *out returns owned; release with cs_store_free. CS_ERR_UNSUPPORTED for an unknown scheme,
- * CS_ERR_CONFIG for an unusable master key file (wrong mode or size), CS_ERR_STORE when the
- * database cannot be opened or its schema is of another version.
+ * CS_ERR_CONFIG for an unusable master key file (wrong mode, owner or size, a symlink),
+ * CS_ERR_STORE when the database cannot be opened or its schema is of another version,
+ * CS_ERR_NETWORK when a PostgreSQL server cannot be reached.
  */
 CS_MUST_USE enum cs_err cs_store_open(const char *url, const struct cs_store_opts *opts,
                                       struct cs_store **out);
@@ -112,7 +116,10 @@ CS_MUST_USE enum cs_err cs_store_resource_get(struct cs_store *s, const char *pa
 CS_MUST_USE enum cs_err cs_store_resource_versions(struct cs_store *s, const char *path,
                                                    struct cs_store_version **out, size_t *n);
 
-/* Removes path and ALL its versions (history included). CS_ERR_NOT_FOUND when absent. */
+/*
+ * Removes path and ALL its versions (history included; SQLite overwrites the freed pages). A later
+ * put starts again at version 1. CS_ERR_NOT_FOUND when absent.
+ */
 CS_MUST_USE enum cs_err cs_store_resource_delete(struct cs_store *s, const char *path);
 
 /* Lists the paths that exist (sorted) whose text starts with prefix (NULL or "": all). */
@@ -200,8 +207,10 @@ CS_MUST_USE enum cs_err cs_store_nonce_purge(struct cs_store *s, int64_t now, ui
  * Record n's canonical bytes are the RFC 8785 (JCS) form of
  *   {"body": <body>, "kind": <kind>, "seq": n, "time": <time>}
  * and hash_n = SHA-256(hash_{n-1} || canonical bytes), hash_0 = 32 zero bytes; seq starts at 1.
- * The chain head (last seq and hash) is updated in the same transaction as the append, so
- * dropping the last records is detected too.
+ * The chain head (last seq and hash) is updated in the same transaction as the append and
+ * carries an HMAC-SHA256 under a key derived from the master key, so dropping the last records
+ * is detected too, even with the head rewritten to match (by anyone without the master key).
+ * Not detectable from inside: a rollback of the whole database to an older copy.
  *
  * NEVER put a secret value in an audit record (resource values, keys, tokens): the log is not
  * encrypted and is exported verbatim. Record digests, paths, versions, verdicts and ids instead.
@@ -216,7 +225,11 @@ struct cs_audit_rec {
 	uint8_t hash[CS_STORE_HASH_LEN]; /* hash_seq as stored */
 };
 
-/* Appends a record (body borrowed; a JSON object, canonical form at most CS_STORE_VALUE_MAX). */
+/*
+ * Appends a record: kind is 1..64 bytes of [A-Za-z0-9_.-]; body (borrowed) a JSON object whose
+ * canonical form is at most CS_STORE_VALUE_MAX bytes; |time| < 2^53. *seq (may be NULL) gets the
+ * record's seq. CS_ERR_VERIFY when the stored chain head is malformed (tampered).
+ */
 CS_MUST_USE enum cs_err cs_store_audit_append(struct cs_store *s, int64_t time, const char *kind,
                                               const json_t *body, uint64_t *seq);
 
