@@ -49,11 +49,12 @@ enum cs_pn {
 	N_CALL,    /* op: builtin; a, b: arguments */
 	N_ANY,     /* any(var slot in a : b) */
 	N_ALL,     /* all(var slot in a : b) */
+	N_FIRST,   /* first(var slot in a : b): the first element for which b holds */
 };
 
 enum cs_pop { OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE };
 
-enum cs_pfn { FN_RV, FN_HEX, FN_INT, FN_LEN, FN_EXISTS, FN_GLOB, FN_STARTS_WITH };
+enum cs_pfn { FN_RV, FN_HEX, FN_INT, FN_LEN, FN_EXISTS, FN_GLOB, FN_STARTS_WITH, FN_KEYS };
 
 struct cs_pnode {
 	uint8_t kind; /* enum cs_pn */
@@ -117,6 +118,36 @@ cs_policy_hexval(int c)
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
 	return -1;
+}
+
+/* Length of the UTF-8 sequence at p (n bytes left), 0 if invalid (RFC 3629 §4). */
+static inline size_t
+cs_policy_utf8_len(const uint8_t *p, size_t n)
+{
+	uint32_t c;
+	size_t k;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		k = 2, c = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		k = 3, c = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		k = 4, c = p[0] & 0x07;
+	else
+		return 0;
+	if (k > n)
+		return 0;
+	for (size_t j = 1; j < k; j++) {
+		if ((p[j] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[j] & 0x3f);
+	}
+	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	return k;
 }
 
 #endif

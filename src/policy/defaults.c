@@ -11,9 +11,11 @@
 static const char default_resource[] =
         "policy resource for \"*\";\n"
         "# custos default: release only when every submodule of the token is affirming.\n"
-        "deny \"the token has no submodules\" if not exists(submods) or len(submods) == 0;\n"
-        "deny \"a submodule is not affirming\"\n"
-        "\tif not all(s in submods : (s[\"ear.status\"] ?? \"\") == \"affirming\");\n"
+        "let bad = first(m in keys(submods) : (submods[m][\"ear.status\"] ?? \"\") != "
+        "\"affirming\");\n"
+        "let status = submods[bad][\"ear.status\"] ?? \"without status\";\n"
+        "deny \"the token has no submodules\" if len(submods ?? []) == 0;\n"
+        "deny \"default policy: submodule {bad} is {status}, not affirming\" if exists(bad);\n"
         "allow \"every submodule is affirming\";\n";
 
 /*

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/buf.h"
 #include "policy/ast.h"
 
 #define MAX_EVAL_DEPTH 1024      /* recursion, lets included */
@@ -51,6 +52,7 @@ struct ectx {
 	const char *tee;
 	const struct cs_rv_source *rv;
 	json_t *rvcache; /* owned: name -> values, one lookup per name per evaluation */
+	json_t *owned;   /* owned: values built during the evaluation (keys()) */
 	uint64_t steps;
 	uint64_t budget;
 	int depth;
@@ -429,6 +431,26 @@ eval_int(struct ectx *c, const struct cs_pnode *n, const struct val *s, struct v
 }
 
 static enum ev
+eval_keys(struct ectx *c, const struct cs_pnode *n, const struct val *obj, struct val *out)
+{
+	json_t *keys;
+	void *it;
+
+	if (obj->t != T_OBJ)
+		return ev_fail(c, n, EV_ERR, "keys() of a %s", vtype_name(obj->t));
+	/* Held by the evaluation (c->owned) until it ends. */
+	if ((keys = json_array()) == NULL || json_array_append_new(c->owned, keys) != 0)
+		return EV_NOMEM;
+	it = json_object_iter((json_t *)obj->j);
+	for (; it != NULL; it = json_object_iter_next((json_t *)obj->j, it))
+		if (json_array_append_new(keys, json_string(json_object_iter_key(it))) != 0)
+			return EV_NOMEM;
+	out->t = T_LIST;
+	out->j = keys;
+	return charge(c, n, json_array_size(keys));
+}
+
+static enum ev
 eval_call(struct ectx *c, const struct cs_pnode *n, struct val *out)
 {
 	struct val a, b;
@@ -485,6 +507,8 @@ eval_call(struct ectx *c, const struct cs_pnode *n, struct val *out)
 		else
 			out->i = b.n <= a.n && (b.n == 0 || memcmp(a.p, b.p, b.n) == 0);
 		return EV_OK;
+	case FN_KEYS:
+		return eval_keys(c, n, &a, out);
 	case FN_EXISTS:
 		break;
 	}
@@ -507,7 +531,7 @@ eval_quant(struct ectx *c, const struct cs_pnode *n, struct val *out)
 {
 	struct val list;
 	enum ev e;
-	int want = n->kind == N_ANY; /* the body value that decides early */
+	int want = n->kind != N_ALL; /* the body value that decides early */
 	int r = !want;
 	void *it;
 
@@ -525,6 +549,12 @@ eval_quant(struct ectx *c, const struct cs_pnode *n, struct val *out)
 		for (; r != want && it != NULL; it = json_object_iter_next((json_t *)list.j, it))
 			if ((e = quant_step(c, n, json_object_iter_value(it), &r)) != EV_OK)
 				return e;
+	}
+	if (n->kind == N_FIRST) {
+		if (r != want)
+			return ev_fail(c, n, EV_MISSING, "no element satisfies first()");
+		*out = c->vars[n->slot]; /* the element that decided */
+		return EV_OK;
 	}
 	out->t = T_BOOL;
 	out->i = r;
@@ -648,6 +678,7 @@ eval_node(struct ectx *c, const struct cs_pnode *n, struct val *out)
 		return eval_call(c, n, out);
 	case N_ANY:
 	case N_ALL:
+	case N_FIRST:
 		return eval_quant(c, n, out);
 	}
 	return ev_fail(c, n, EV_ERR, "unknown node");
@@ -678,6 +709,7 @@ ectx_fini(struct ectx *c)
 	json_decref(c->path);
 	json_decref(c->empty);
 	json_decref(c->rvcache);
+	json_decref(c->owned);
 	free(c->vars);
 	free(c->lets);
 }
@@ -696,13 +728,109 @@ ectx_init(struct ectx *c, const struct cs_policy *p, const json_t *claims, uint6
 	c->vars = calloc(p->nvars + 1, sizeof(*c->vars));
 	c->lets = calloc(p->nlets + 1, sizeof(*c->lets));
 	c->rvcache = json_object();
+	c->owned = json_array();
 	c->empty = json_object();
 	c->path = json_array();
-	if (c->vars == NULL || c->lets == NULL || c->rvcache == NULL || c->empty == NULL ||
-	    c->path == NULL)
+	if (c->vars == NULL || c->lets == NULL || c->rvcache == NULL || c->owned == NULL ||
+	    c->empty == NULL || c->path == NULL)
 		return CS_ERR_NOMEM;
 	c->query = c->empty;
 	return CS_OK;
+}
+
+/* Replaces every byte that is not part of valid UTF-8 (a sequence cut by truncation) with '?'. */
+static void
+utf8_fix(char *s)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n;) {
+		size_t k = cs_policy_utf8_len((const uint8_t *)s + i, n - i);
+		if (k == 0) {
+			s[i++] = '?';
+			continue;
+		}
+		i += k;
+	}
+}
+
+/* Appends a value to a reason: printable ASCII of strings (64 bytes at most), numbers, names. */
+static void
+put_value(struct cs_buf *b, const struct val *v)
+{
+	enum cs_err e = CS_OK;
+
+	switch (v->t) {
+	case T_STR:
+		for (size_t i = 0; i < v->n && i < 64 && e == CS_OK; i++)
+			e = cs_buf_putc(b,
+			                v->p[i] >= 0x20 && v->p[i] < 0x7f ? (uint8_t)v->p[i] : '?');
+		break;
+	case T_INT:
+		e = cs_buf_printf(b, "%lld", (long long)v->i);
+		break;
+	case T_BOOL:
+		e = cs_buf_append_str(b, v->i ? "true" : "false");
+		break;
+	default:
+		e = cs_buf_printf(b, "<%s>", vtype_name(v->t));
+		break;
+	}
+	(void)e; /* a reason cut at the cap is still a reason */
+}
+
+/* Expands {let} placeholders (checked at compile time) into out; a failing let shows as "?". */
+static void
+format_reason(struct ectx *c, const char *tpl, char *out, size_t outlen)
+{
+	struct cs_buf b;
+	size_t n = strlen(tpl);
+
+	cs_buf_init(&b, outlen - 1);
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i + 1, k = 0;
+		while (j < n &&
+		       ((tpl[j] >= 'a' && tpl[j] <= 'z') || (tpl[j] >= 'A' && tpl[j] <= 'Z') ||
+		        (tpl[j] >= '0' && tpl[j] <= '9') || tpl[j] == '_' || tpl[j] == '-'))
+			j++;
+		if (tpl[i] == '{' && j > i + 1 && j < n && tpl[j] == '}') {
+			while (k < c->pol->nlets &&
+			       (strlen(c->pol->lets[k].name) != j - i - 1 ||
+			        memcmp(c->pol->lets[k].name, tpl + i + 1, j - i - 1)))
+				k++;
+		}
+		if (tpl[i] != '{' || j == i + 1 || j >= n || tpl[j] != '}' || k == c->pol->nlets) {
+			if (cs_buf_putc(&b, (uint8_t)tpl[i]) != CS_OK)
+				break; /* a reason cut at the cap is still a reason */
+			continue;
+		}
+		struct val v;
+		if (!c->lets[k].done && eval(c, c->pol->lets[k].value, &c->lets[k].v) == EV_OK)
+			c->lets[k].done = 1;
+		v = c->lets[k].v;
+		if (c->lets[k].done)
+			put_value(&b, &v);
+		else if (cs_buf_putc(&b, '?') != CS_OK)
+			break;
+		i = j;
+	}
+	snprintf(out, outlen, "%s", b.p != NULL ? (const char *)b.p : "");
+	cs_buf_fini(&b);
+	utf8_fix(out);
+}
+
+/* An evaluation failure as an error code and a reason ("policy error at L:C: why"). */
+static enum cs_err
+fold_error(struct ectx *c, enum ev e, char *reason, size_t rlen)
+{
+	if (e == EV_NOMEM) {
+		snprintf(reason, rlen, "out of memory while evaluating the policy");
+		return CS_ERR_NOMEM;
+	}
+	snprintf(reason, rlen, "policy error at %u:%u: %s", (unsigned)c->eline, (unsigned)c->ecol,
+	         c->emsg);
+	utf8_fix(reason);
+	return e == EV_BUDGET ? CS_ERR_TOO_LARGE : CS_ERR_POLICY;
 }
 
 /* Runs one condition (NULL: true), folding every failure into err and a reason. */
@@ -715,15 +843,7 @@ run_cond(struct ectx *c, const struct cs_pnode *cond, int *r, char *reason, size
 	if (cond == NULL)
 		return CS_OK;
 	e = eval_bool(c, cond, r);
-	if (e == EV_OK)
-		return CS_OK;
-	if (e == EV_NOMEM) {
-		snprintf(reason, rlen, "out of memory while evaluating the policy");
-		return CS_ERR_NOMEM;
-	}
-	snprintf(reason, rlen, "policy error at %u:%u: %s", (unsigned)c->eline, (unsigned)c->ecol,
-	         c->emsg);
-	return e == EV_BUDGET ? CS_ERR_TOO_LARGE : CS_ERR_POLICY;
+	return e == EV_OK ? CS_OK : fold_error(c, e, reason, rlen);
 }
 
 enum cs_err
@@ -792,7 +912,7 @@ cs_policy_eval_resource(const struct cs_policy *p, const struct cs_resource_in *
 	out->line = hit->line;
 	out->col = hit->col;
 	if (hit->reason != NULL)
-		snprintf(out->reason, sizeof(out->reason), "%s", hit->reason);
+		format_reason(&c, hit->reason, out->reason, sizeof(out->reason));
 	else
 		snprintf(out->reason, sizeof(out->reason), "%s by the rule at %u:%u",
 		         hit->allow ? "allowed" : "denied", (unsigned)hit->line,
@@ -848,11 +968,7 @@ cs_policy_eval_appraisal(const struct cs_policy *p, const struct cs_appraisal_in
 		if (e == EV_OK && (v.i < -128 || v.i > 127))
 			e = ev_fail(&c, st->value, EV_ERR, "trust claim value out of range");
 		if (e != EV_OK) {
-			snprintf(out->reason, sizeof(out->reason), "policy error at %u:%u: %s",
-			         (unsigned)c.eline, (unsigned)c.ecol, c.emsg);
-			err = e == EV_BUDGET  ? CS_ERR_TOO_LARGE
-			      : e == EV_NOMEM ? CS_ERR_NOMEM
-			                      : CS_ERR_POLICY;
+			err = fold_error(&c, e, out->reason, sizeof(out->reason));
 			goto out;
 		}
 		tv[st->claim] = (int8_t)v.i;

@@ -194,36 +194,6 @@ col_of(const struct ps *ps, size_t off)
 	return c > UINT32_MAX ? UINT32_MAX : (uint32_t)c;
 }
 
-/* Length of the UTF-8 sequence at p (n bytes left), 0 if invalid (RFC 3629 §4). */
-static size_t
-utf8_len(const uint8_t *p, size_t n)
-{
-	uint32_t c;
-	size_t k;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		k = 2, c = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		k = 3, c = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		k = 4, c = p[0] & 0x07;
-	else
-		return 0;
-	if (k > n)
-		return 0;
-	for (size_t j = 1; j < k; j++) {
-		if ((p[j] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (p[j] & 0x3f);
-	}
-	if ((k == 3 && c < 0x800) || (k == 4 && (c < 0x10000 || c > 0x10ffff)) ||
-	    (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	return k;
-}
-
 static enum cs_err
 lex_string(struct ps *ps)
 {
@@ -249,7 +219,7 @@ lex_string(struct ps *ps)
 			n++;
 			continue;
 		}
-		size_t k = utf8_len(s + i, ps->len - i);
+		size_t k = cs_policy_utf8_len(s + i, ps->len - i);
 		if (k == 0)
 			return fail_at(ps, ps->line, col_of(ps, i), "invalid UTF-8 in string");
 		i += k;
@@ -564,6 +534,7 @@ static const struct {
         {"exists", FN_EXISTS, 1},
         {"glob", FN_GLOB, 2},
         {"starts_with", FN_STARTS_WITH, 2},
+        {"keys", FN_KEYS, 1},
 };
 
 /* Checks a call's argument types; the result type is set by the caller's table. */
@@ -601,6 +572,11 @@ check_call(struct ps *ps, struct cs_pnode *n)
 		return CS_OK;
 	case FN_EXISTS:
 		n->type = T_BOOL;
+		return CS_OK;
+	case FN_KEYS:
+		if (known(a->type) && a->type != T_OBJ)
+			return fail_at(ps, a->line, a->col, "keys() of %s", type_name(a->type));
+		n->type = T_LIST;
 		return CS_OK;
 	case FN_GLOB:
 	case FN_STARTS_WITH:
@@ -650,7 +626,7 @@ parse_call(struct ps *ps, const struct tok *name, struct cs_pnode **out)
 	return check_call(ps, n);
 }
 
-/* any(x in list : cond) and all(x in list : cond) */
+/* any(x in list : cond), all(x in list : cond) and first(x in list : cond) */
 static enum cs_err
 parse_quant(struct ps *ps, const struct tok *kw, struct cs_pnode **out)
 {
@@ -679,9 +655,13 @@ parse_quant(struct ps *ps, const struct tok *kw, struct cs_pnode **out)
 	ps->nvars--;
 	TRY(want_bool(ps, body, "the condition"));
 	TRY(expect(ps, TK_RP, "to close the quantifier"));
-	TRY(binary(ps, tok_is(kw, "any") ? N_ANY : N_ALL, 0, kw, list, body, &n));
+	TRY(binary(ps,
+	           tok_is(kw, "any")   ? N_ANY
+	           : tok_is(kw, "all") ? N_ALL
+	                               : N_FIRST,
+	           0, kw, list, body, &n));
 	n->slot = ps->vars[ps->nvars].slot; /* still there after the pop */
-	n->type = T_BOOL;
+	n->type = n->kind == N_FIRST ? T_ANY : T_BOOL;
 	*out = n;
 	return CS_OK;
 }
@@ -791,7 +771,7 @@ parse_primary(struct ps *ps, struct cs_pnode **out)
 	case TK_IDENT:
 		TRY(next(ps));
 		if (ps->t.k == TK_LP) {
-			if (tok_is(&t, "any") || tok_is(&t, "all"))
+			if (tok_is(&t, "any") || tok_is(&t, "all") || tok_is(&t, "first"))
 				return parse_quant(ps, &t, out);
 			return parse_call(ps, &t, out);
 		}
@@ -1104,6 +1084,34 @@ parse_cond(struct ps *ps, struct cs_pstmt *st)
 	return expect(ps, TK_SEMI, "at the end of the statement");
 }
 
+/* Every {name} in a reason must name a let defined above the rule. */
+static enum cs_err
+check_reason(struct ps *ps, const struct tok *t)
+{
+	const char *s = t->str;
+
+	for (size_t i = 0; i < t->slen; i++) {
+		size_t j = i + 1;
+		if (s[i] != '{')
+			continue;
+		while (j < t->slen && is_ident(s[j]))
+			j++;
+		if (j == i + 1 || j == t->slen || s[j] != '}')
+			continue; /* not a placeholder: a literal brace */
+		size_t k = 0;
+		while (k < ps->pol->nlets &&
+		       (strlen(ps->pol->lets[k].name) != j - i - 1 ||
+		        memcmp(ps->pol->lets[k].name, s + i + 1, j - i - 1) != 0))
+			k++;
+		if (k == ps->pol->nlets)
+			return fail_at(ps, t->line, t->col,
+			               "reason names '{" NAMEF "}', not a let above",
+			               NAMEA(s + i + 1, j - i - 1));
+		i = j;
+	}
+	return CS_OK;
+}
+
 static enum cs_err
 parse_rule(struct ps *ps)
 {
@@ -1119,6 +1127,7 @@ parse_rule(struct ps *ps)
 			return fail_at(ps, ps->t.line, ps->t.col,
 			               "a reason is at most 200 bytes without NUL");
 		st.reason = ps->t.str;
+		TRY(check_reason(ps, &ps->t));
 		TRY(next(ps));
 	}
 	TRY(parse_cond(ps, &st));

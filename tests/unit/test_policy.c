@@ -206,6 +206,29 @@ test_quantifiers_and_inputs(void)
 }
 
 static void
+test_first_keys_templates(void)
+{
+	struct cs_decision d;
+	const char *claims = "{\"m\":{\"a\":1,\"b\":5,\"c\":7},\"s\":\"x\\u0001\\u00e9y\"}";
+
+	CHECK(allows(RES("allow if first(v in [3, 5, 8] : v > 4) == 5;"), claims));
+	CHECK(allows(RES("allow if first(k in keys(m) : m[k] > 4) == \"b\";"), claims));
+	CHECK(allows(RES("allow if keys(m) == [\"a\", \"b\", \"c\"] and len(keys(m)) == 3;"),
+	             claims));
+	CHECK(allows(RES("allow if not exists(first(v in [1] : v > 4));"), claims));
+	CHECK(!allows(RES("allow if first(v in [1] : v > 4) == 1;"), claims));
+	/* Reasons name lets: strings are cut to printable ASCII; failing lets show as '?'. */
+	CHECK(!decide(RES("let k = first(k in keys(m) : m[k] > 4);\nlet v = m[k];\nlet s2 = s;\n"
+	                  "let nope = m.zz;\nlet o = m;\n"
+	                  "deny \"{k}={v} {s2} {nope} {o} {} {k\" if true;\nallow;"),
+	              claims, "a/b/c", NULL, NULL, &d));
+	CHECK_STR(d.reason, "b=5 x???y ? <object> {} {k");
+	COMPILE_ERR(RES("deny \"{later}\";\nlet later = 1;"), 2, 6, "not a let above");
+	COMPILE_ERR(RES("allow if keys(1) == [];"), 2, 15, "keys() of int");
+	COMPILE_ERR(RES("allow if first(v in 1 : true);"), 2, 21, "cannot iterate over int");
+}
+
+static void
 test_rules_and_reasons(void)
 {
 	struct cs_decision d;
@@ -520,10 +543,13 @@ test_defaults(void)
 	              "{\"submods\":{\"cpu0\":{\"ear.status\":\"affirming\"},"
 	              "\"gpu0\":{\"ear.status\":\"warning\"}}}",
 	              "default/model/k", NULL, NULL, &d));
-	CHECK_STR(d.reason, "a submodule is not affirming");
+	CHECK_STR(d.reason, "default policy: submodule gpu0 is warning, not affirming");
 	CHECK(!decide(cs_policy_default_resource(), "{\"submods\":{\"cpu0\":{}}}", "a/b/c", NULL,
 	              NULL, &d));
-	CHECK_STR(d.reason, "a submodule is not affirming");
+	CHECK_STR(d.reason, "default policy: submodule cpu0 is without status, not affirming");
+	CHECK(!decide(cs_policy_default_resource(),
+	              "{\"submods\":[{\"ear.status\":\"affirming\"}]}", "a/b/c", NULL, NULL, &d));
+	CHECK(d.eval_err == CS_ERR_POLICY);
 	CHECK(!decide(cs_policy_default_resource(), "{\"submods\":{}}", "a/b/c", NULL, NULL, &d));
 	CHECK_STR(d.reason, "the token has no submodules");
 	CHECK(!decide(cs_policy_default_resource(), "{}", "a/b/c", NULL, NULL, &d));
@@ -688,6 +714,7 @@ main(void)
 	T_RUN(test_values);
 	T_RUN(test_quantifiers_and_inputs);
 	T_RUN(test_rules_and_reasons);
+	T_RUN(test_first_keys_templates);
 	T_RUN(test_errors);
 	T_RUN(test_errors_binary);
 	T_RUN(test_limits);
