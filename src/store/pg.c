@@ -110,6 +110,7 @@ struct pg_cfg {
 struct pg_conn {
 	PGconn *pc;
 	bool prepared[ST_COUNT_];
+	bool txn; /* between a successful begin and end */
 };
 
 static const struct sql_driver pg_driver_;
@@ -145,6 +146,19 @@ exec_simple(PGconn *pc, const char *sql, ExecStatusType ok)
 
 	PQclear(res);
 	return err;
+}
+
+/*
+ * Connects with a default connect_timeout of 10 s (libpq's default is to wait forever); a
+ * connect_timeout in the URL overrides it, since later parameters win.
+ */
+static PGconn *
+connect_url(const char *url)
+{
+	static const char *const keys[] = {"connect_timeout", "dbname", NULL};
+	const char *const values[] = {"10", url, NULL};
+
+	return PQconnectdbParams(keys, values, 1);
 }
 
 static void
@@ -183,7 +197,7 @@ pg_connect(const void *cfg, bool first, void **out)
 	enum cs_err err = CS_ERR_NETWORK;
 
 	ENSURE(c != NULL, CS_ERR_NOMEM);
-	c->pc = PQconnectdb(cf->conninfo);
+	c->pc = connect_url(cf->conninfo);
 	if (c->pc == NULL || PQstatus(c->pc) != CONNECTION_OK)
 		goto fail;
 	PQsetNoticeProcessor(c->pc, no_notices, NULL);
@@ -224,21 +238,25 @@ static enum cs_err
 pg_begin(void *conn, bool write)
 {
 	struct pg_conn *c = conn;
+	enum cs_err err;
 
 	TRY(ensure_live(c));
 	if (write)
-		return exec_simple(c->pc, "BEGIN; SELECT pg_advisory_xact_lock(" WRITE_LOCK ")",
-		                   PGRES_TUPLES_OK);
-	return exec_simple(c->pc, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-	                   PGRES_COMMAND_OK);
+		err = exec_simple(c->pc, "BEGIN; SELECT pg_advisory_xact_lock(" WRITE_LOCK ")",
+		                  PGRES_TUPLES_OK);
+	else
+		err = exec_simple(c->pc, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+		                  PGRES_COMMAND_OK);
+	if (err != CS_OK && PQtransactionStatus(c->pc) != PQTRANS_IDLE)
+		(void)exec_simple(c->pc, "ROLLBACK", PGRES_COMMAND_OK);
+	c->txn = err == CS_OK;
+	return err;
 }
 
 static bool
 pg_in_txn(void *conn)
 {
-	struct pg_conn *c = conn;
-
-	return PQstatus(c->pc) == CONNECTION_OK && PQtransactionStatus(c->pc) != PQTRANS_IDLE;
+	return ((struct pg_conn *)conn)->txn;
 }
 
 static enum cs_err
@@ -255,8 +273,10 @@ pg_end(void *conn, enum cs_err err)
 			err = CS_ERR_STORE;
 		PQclear(res);
 	}
-	if (err != CS_OK && pg_in_txn(c))
+	if (err != CS_OK && PQstatus(c->pc) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pc) != PQTRANS_IDLE)
 		(void)exec_simple(c->pc, "ROLLBACK", PGRES_COMMAND_OK);
+	c->txn = false;
 	return err;
 }
 
@@ -295,9 +315,15 @@ pg_run(void *conn, enum sql_st i, const struct param *ps, size_t n, sql_row_fn f
 	enum cs_err err = CS_OK;
 
 	ENSURE(n <= MAX_PARAMS, CS_ERR_INVAL);
-	/* Outside a transaction a dead connection may be revived; inside, the failure stands. */
-	if (PQtransactionStatus(c->pc) == PQTRANS_IDLE || PQstatus(c->pc) != CONNECTION_OK)
+	/*
+	 * Outside a transaction a dead connection may be revived; inside, the failure stands:
+	 * running the rest of a transaction's statements on a fresh session would run them without
+	 * its lock and outside its atomicity.
+	 */
+	if (!c->txn)
 		TRY(ensure_live(c));
+	else if (PQstatus(c->pc) != CONNECTION_OK)
+		return CS_ERR_NETWORK;
 	if (!c->prepared[i])
 		TRY(prepare(c, i, ps, n));
 	for (size_t k = 0; k < n; k++) {

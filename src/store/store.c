@@ -772,7 +772,7 @@ dup_n(const char *p, size_t n)
 
 struct audit_list_ctx {
 	struct cs_audit_rec *recs;
-	size_t n, max;
+	size_t n, cap, max;
 };
 
 static enum cs_err
@@ -783,6 +783,13 @@ audit_list_row(void *arg, const struct cs_audit_row *r)
 
 	if (c->n == c->max)
 		return CS_ERR_STATE; /* enough: stops the iteration */
+	if (c->n == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 64;
+		struct cs_audit_rec *nr = realloc(c->recs, cap * sizeof(*nr));
+		ENSURE(nr != NULL, CS_ERR_NOMEM);
+		c->recs = nr;
+		c->cap = cap;
+	}
 	rec = &c->recs[c->n];
 	memset(rec, 0, sizeof(*rec));
 	rec->seq = r->seq;
@@ -801,7 +808,7 @@ enum cs_err
 cs_store_audit_list(struct cs_store *s, uint64_t from, size_t max, struct cs_audit_rec **recs,
                     size_t *n)
 {
-	struct audit_list_ctx c = {NULL, 0, max};
+	struct audit_list_ctx c = {NULL, 0, 0, max};
 	enum cs_err err;
 
 	ENSURE(s != NULL && recs != NULL && n != NULL, CS_ERR_INVAL);
@@ -810,8 +817,6 @@ cs_store_audit_list(struct cs_store *s, uint64_t from, size_t max, struct cs_aud
 	ENSURE(max <= 1u << 20, CS_ERR_TOO_LARGE);
 	if (max == 0)
 		return CS_OK;
-	c.recs = calloc(max, sizeof(*c.recs));
-	ENSURE(c.recs != NULL, CS_ERR_NOMEM);
 	err = s->ops->audit_iter(s->be, from, 0, audit_list_row, &c, NULL, NULL, NULL);
 	if (err == CS_ERR_STATE && c.n == c.max)
 		err = CS_OK;
