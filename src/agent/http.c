@@ -41,6 +41,29 @@ prefix_ci(const char *p, size_t n, const char *pfx)
 	return n >= k && strncasecmp(p, pfx, k) == 0;
 }
 
+enum cs_err
+cs_http_parse_set_cookie(const char *p, size_t n, char out[CS_HTTP_COOKIE_MAX + 1])
+{
+	size_t i, v;
+
+	if (!prefix_ci(p, n, "Set-Cookie:"))
+		return CS_ERR_NOT_FOUND;
+	i = strlen("Set-Cookie:");
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (!prefix_ci(p + i, n - i, "kbs-session-id="))
+		return CS_ERR_NOT_FOUND;
+	i += strlen("kbs-session-id=");
+	for (v = i; v < n && p[v] != ';' && p[v] != '\r' && p[v] != '\n'; v++)
+		if (!isgraph((unsigned char)p[v]) || p[v] == ',' || p[v] == '"' || p[v] == '\\')
+			return CS_ERR_PROTOCOL; /* not a cookie-octet (RFC 6265 4.1.1) */
+	if (v - i == 0 || v - i > CS_HTTP_COOKIE_MAX)
+		return CS_ERR_PROTOCOL;
+	memcpy(out, p + i, v - i);
+	out[v - i] = '\0';
+	return CS_OK;
+}
+
 /* Captures `Set-Cookie: kbs-session-id=<value>[; attrs]` and the Content-Type media type. */
 static size_t
 on_header(char *p, size_t size, size_t nmemb, void *arg)
@@ -55,21 +78,9 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 		return n;
 	}
 	if (prefix_ci(p, n, "Set-Cookie:")) {
-		i = strlen("Set-Cookie:");
-		while (i < n && (p[i] == ' ' || p[i] == '\t'))
-			i++;
-		if (!prefix_ci(p + i, n - i, "kbs-session-id="))
-			return n;
-		i += strlen("kbs-session-id=");
-		for (v = i; v < n && p[v] != ';' && p[v] != '\r' && p[v] != '\n'; v++)
-			if (!isgraph((unsigned char)p[v]) || p[v] == ',' || p[v] == '"')
-				return 0; /* not a cookie-octet (RFC 6265 4.1.1): refuse the
-				             response */
-		if (v - i == 0 || v - i > CS_HTTP_COOKIE_MAX)
-			return 0;
-		memcpy(r->cookie, p + i, v - i);
-		r->cookie[v - i] = '\0';
-		return n;
+		enum cs_err err = cs_http_parse_set_cookie(p, n, r->cookie);
+		/* Another cookie is ignored; a malformed kbs-session-id fails the response. */
+		return err == CS_OK || err == CS_ERR_NOT_FOUND ? n : 0;
 	}
 	if (prefix_ci(p, n, "Content-Type:")) {
 		i = strlen("Content-Type:");

@@ -56,6 +56,14 @@ CS_MUST_USE enum cs_err cs_http_do(struct cs_http *h, const char *method, const 
                                    struct cs_http_resp *resp);
 
 /*
+ * Parses one response header line (p, n): when it is `Set-Cookie: kbs-session-id=<value>...`,
+ * copies the value (RFC 6265 cookie-octets, 1..CS_HTTP_COOKIE_MAX) NUL-terminated into out.
+ * CS_ERR_NOT_FOUND for any other header or cookie, CS_ERR_PROTOCOL for a malformed value.
+ */
+CS_MUST_USE enum cs_err cs_http_parse_set_cookie(const char *p, size_t n,
+                                                 char out[CS_HTTP_COOKIE_MAX + 1]);
+
+/*
  * Copies the RFC 7807 `detail` of an error body into dst (printable ASCII only, truncated,
  * NUL-terminated), or the status text when there is none. For messages to the user.
  */

@@ -247,9 +247,8 @@ out:
 	return err;
 }
 
-/* Reads the challenge: the nonce (copied to *nonce, owned) and the hash to bind with. */
-static enum cs_err
-parse_challenge(const struct cs_buf *b, char **nonce, enum cs_hash *h)
+enum cs_err
+cs_rcar_parse_challenge(const uint8_t *p, size_t n0, char **nonce, enum cs_hash *h)
 {
 	json_t *c = NULL, *ep;
 	const char *s, *alg;
@@ -258,7 +257,7 @@ parse_challenge(const struct cs_buf *b, char **nonce, enum cs_hash *h)
 
 	*nonce = NULL;
 	*h = CS_SHA384;
-	if ((err = cs_json_parse(b->p, b->len, CHALLENGE_MAX, &c)) != CS_OK)
+	if ((err = cs_json_parse(p, n0, CHALLENGE_MAX, &c)) != CS_OK)
 		goto out;
 	err = CS_ERR_JSON_FIELD;
 	if (!json_is_object(c) || cs_json_get_str(c, "nonce", &s, &n) != CS_OK || n == 0)
@@ -371,7 +370,7 @@ cs_rcar_attest(struct cs_rcar *r)
 	err = CS_ERR_PROTOCOL;
 	if (r->cookie[0] == '\0')
 		goto out; /* no session to attest in */
-	if ((err = parse_challenge(&resp.body, &nonce, &h)) != CS_OK)
+	if ((err = cs_rcar_parse_challenge(resp.body.p, resp.body.len, &nonce, &h)) != CS_OK)
 		goto out;
 
 	/* Attestation: the evidence binds the nonce and our key (DESIGN.md §5). */

@@ -81,6 +81,15 @@ CS_MUST_USE enum cs_err cs_rcar_report_data(enum cs_hash h, const char *nonce,
                                             const json_t *tee_pubkey, const char *ae,
                                             uint8_t out[CS_REPORT_DATA_LEN]);
 
+/*
+ * Parses a challenge {"nonce": <non-empty string>, "extra-params": "" | {...}} of at most 64 KiB:
+ * returns the nonce owned (free) and the hash the report data must use (SHA-384 unless
+ * extra-params selects sha256/sha384/sha512 by "selected-hash-algorithm"; another name is
+ * CS_ERR_UNSUPPORTED).
+ */
+CS_MUST_USE enum cs_err cs_rcar_parse_challenge(const uint8_t *p, size_t n, char **nonce,
+                                                enum cs_hash *h);
+
 /* Checks "repo/type/tag": three segments of [A-Za-z0-9_.-], not starting with '.'. */
 CS_MUST_USE enum cs_err cs_rcar_check_path(const char *path);
 

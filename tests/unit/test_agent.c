@@ -4,9 +4,11 @@
  * hand), the unverified JWT claims reader and the listen-address parser. The network parts are
  * exercised by the end-to-end tests against real brokers (tests/e2e/).
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "agent/cdh.h"
+#include "agent/http.h"
 #include "agent/rcar.h"
 #include "base/b64.h"
 #include "base/json.h"
@@ -84,6 +86,90 @@ test_peek_claims(void)
 	CHECK(c == NULL);
 }
 
+static enum cs_err
+challenge(const char *text, char **nonce, enum cs_hash *h)
+{
+	return cs_rcar_parse_challenge((const uint8_t *)text, strlen(text), nonce, h);
+}
+
+static void
+test_challenge(void)
+{
+	char *nonce = NULL;
+	enum cs_hash h = CS_SHA256;
+
+	/* Trustee's challenge for every TEE but SE: extra-params is the empty string. */
+	CHECK_OK(challenge("{\"nonce\":\"bm9uY2U=\",\"extra-params\":\"\"}", &nonce, &h));
+	CHECK_STR(nonce, "bm9uY2U=");
+	CHECK(h == CS_SHA384);
+	free(nonce);
+	/* IBM SE's form selects the hash. */
+	CHECK_OK(challenge("{\"nonce\":\"n\",\"extra-params\":{\"selected-hash-algorithm\":"
+	                   "\"sha512\"}}",
+	                   &nonce, &h));
+	CHECK(h == CS_SHA512);
+	free(nonce);
+	CHECK_OK(challenge("{\"nonce\":\"n\",\"extra-params\":{}}", &nonce, &h));
+	CHECK(h == CS_SHA384);
+	free(nonce);
+	CHECK_OK(challenge("{\"nonce\":\"n\"}", &nonce, &h));
+	free(nonce);
+	CHECK_ERR(challenge("{\"nonce\":\"n\",\"extra-params\":{\"selected-hash-algorithm\":"
+	                    "\"sm3\"}}",
+	                    &nonce, &h),
+	          CS_ERR_UNSUPPORTED);
+	CHECK(nonce == NULL);
+	CHECK_ERR(challenge("{\"nonce\":\"\",\"extra-params\":\"\"}", &nonce, &h),
+	          CS_ERR_JSON_FIELD);
+	CHECK_ERR(challenge("{\"nonce\":7,\"extra-params\":\"\"}", &nonce, &h), CS_ERR_JSON_FIELD);
+	CHECK_ERR(challenge("{\"extra-params\":\"\"}", &nonce, &h), CS_ERR_JSON_FIELD);
+	CHECK_ERR(challenge("{\"nonce\":\"n\",\"extra-params\":7}", &nonce, &h), CS_ERR_JSON_FIELD);
+	CHECK_ERR(challenge("[\"nonce\"]", &nonce, &h), CS_ERR_JSON_FIELD);
+	CHECK(challenge("{\"nonce\":\"n\"", &nonce, &h) != CS_OK);
+	CHECK(nonce == NULL);
+}
+
+static enum cs_err
+cookie(const char *line, char out[CS_HTTP_COOKIE_MAX + 1])
+{
+	return cs_http_parse_set_cookie(line, strlen(line), out);
+}
+
+static void
+test_cookie(void)
+{
+	char out[CS_HTTP_COOKIE_MAX + 1];
+	char *big;
+
+	/* Trustee's form: the value, then Expires; no other attributes. */
+	CHECK_OK(cookie("Set-Cookie: kbs-session-id=0123abcd; Expires=Mon, 30 Nov 2026 03:50:46 "
+	                "GMT\r\n",
+	                out));
+	CHECK_STR(out, "0123abcd");
+	CHECK_OK(cookie("set-cookie:kbs-session-id=A-b_c.9\r\n", out));
+	CHECK_STR(out, "A-b_c.9");
+	CHECK_ERR(cookie("Set-Cookie: other=1\r\n", out), CS_ERR_NOT_FOUND);
+	CHECK_ERR(cookie("Content-Type: application/json\r\n", out), CS_ERR_NOT_FOUND);
+	CHECK_ERR(cookie("Set-Cookie: kbs-session-id=; Max-Age=0\r\n", out), CS_ERR_PROTOCOL);
+	CHECK_ERR(cookie("Set-Cookie: kbs-session-id=a b\r\n", out), CS_ERR_PROTOCOL);
+	CHECK_ERR(cookie("Set-Cookie: kbs-session-id=a,b\r\n", out), CS_ERR_PROTOCOL);
+	CHECK_ERR(cookie("Set-Cookie: kbs-session-id=\"ab\"\r\n", out), CS_ERR_PROTOCOL);
+	/* Length edges: the cap, and one past it. */
+	big = malloc(CS_HTTP_COOKIE_MAX + 64);
+	CHECK(big != NULL);
+	if (big == NULL)
+		return;
+	memcpy(big, "Set-Cookie: kbs-session-id=", 27);
+	memset(big + 27, 'x', CS_HTTP_COOKIE_MAX);
+	big[27 + CS_HTTP_COOKIE_MAX] = '\0';
+	CHECK_OK(cookie(big, out));
+	CHECK(strlen(out) == CS_HTTP_COOKIE_MAX);
+	big[27 + CS_HTTP_COOKIE_MAX] = 'x';
+	big[28 + CS_HTTP_COOKIE_MAX] = '\0';
+	CHECK_ERR(cookie(big, out), CS_ERR_PROTOCOL);
+	free(big);
+}
+
 static void
 test_listen(void)
 {
@@ -109,6 +195,8 @@ main(void)
 	T_RUN(test_path);
 	T_RUN(test_report_data);
 	T_RUN(test_peek_claims);
+	T_RUN(test_challenge);
+	T_RUN(test_cookie);
 	T_RUN(test_listen);
 	return t_done();
 }
