@@ -33,4 +33,14 @@ CS_MUST_USE enum cs_err cs_rsa_pkcs1_decrypt_key(const struct cs_key *k, const u
 						 size_t n, const uint8_t *fallback, size_t key_len,
 						 uint8_t *out);
 
+/*
+ * Ephemeral-static ECDH (JWE ECDH-ES, sender side): generates a fresh key on peer's curve,
+ * writes its public coordinates to x and y (cs_key_ec_coord_len bytes each, big-endian), appends
+ * Z = ECDH(eph, peer) (the x coordinate of the shared point) to z, and forgets the ephemeral
+ * private key. peer must be P-256, P-384 or P-521 and is checked to be on its curve. Same result
+ * as cs_key_generate + cs_ecdh + cs_key_ec_to_raw, about twice as fast (ecdh_eph.c says why).
+ */
+CS_MUST_USE enum cs_err cs_ecdh_ephemeral(const struct cs_key *peer, uint8_t *x, uint8_t *y,
+					  struct cs_buf *z);
+
 #endif

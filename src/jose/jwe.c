@@ -95,6 +95,18 @@ cs_jwe_alg_for_jwk(const struct cs_jwk *jwk, enum cs_jwe_alg *alg)
 	return CS_OK;
 }
 
+/* RFC 7518 §4.6.2: the Concat KDF over Z (wiped here, with its buffer). */
+static enum cs_err
+kdf_z(struct cs_buf *z, const char *alg_id, const uint8_t *apu, size_t apu_len, const uint8_t *apv,
+      size_t apv_len, uint8_t *out, size_t out_len)
+{
+	enum cs_err err = cs_concat_kdf(z->p, z->len, (const uint8_t *)alg_id, strlen(alg_id), apu,
+	                                apu_len, apv, apv_len, out, out_len);
+
+	cs_buf_fini(z);
+	return err;
+}
+
 enum cs_err
 cs_jwe_ecdh_es_derive(const struct cs_key *priv, const struct cs_key *pub, const char *alg_id,
                       const uint8_t *apu, size_t apu_len, const uint8_t *apv, size_t apv_len,
@@ -105,11 +117,11 @@ cs_jwe_ecdh_es_derive(const struct cs_key *priv, const struct cs_key *pub, const
 
 	cs_buf_init(&z, 66);
 	err = cs_ecdh(priv, pub, &z);
-	if (err == CS_OK)
-		err = cs_concat_kdf(z.p, z.len, (const uint8_t *)alg_id, strlen(alg_id), apu,
-		                    apu_len, apv, apv_len, out, out_len);
-	cs_buf_fini(&z);
-	return err;
+	if (err != CS_OK) {
+		cs_buf_fini(&z);
+		return err;
+	}
+	return kdf_z(&z, alg_id, apu, apu_len, apv, apv_len, out, out_len);
 }
 
 static const char *
@@ -127,7 +139,7 @@ wrap_cek(const struct cs_jwk *r, enum cs_jwe_alg alg, const uint8_t cek[CS_JWE_C
          struct cs_buf *ek, struct cs_buf *hdr)
 {
 	uint8_t kek[32], x[66], y[66], *w;
-	struct cs_key *eph = NULL;
+	struct cs_buf z;
 	enum cs_key_type t;
 	size_t clen;
 	enum cs_err err;
@@ -146,16 +158,15 @@ wrap_cek(const struct cs_jwk *r, enum cs_jwe_alg alg, const uint8_t cek[CS_JWE_C
 	}
 	t = cs_key_type(r->key);
 	clen = cs_key_ec_coord_len(t);
-	err = cs_key_generate(t, 0, &eph);
+	cs_buf_init(&z, 66);
+	err = cs_ecdh_ephemeral(r->key, x, y, &z);
 	if (err == CS_OK)
-		err = cs_jwe_ecdh_es_derive(eph, r->key, "ECDH-ES+A256KW", NULL, 0, NULL, 0, kek,
-		                            sizeof(kek));
+		err = kdf_z(&z, "ECDH-ES+A256KW", NULL, 0, NULL, 0, kek, sizeof(kek));
+	cs_buf_fini(&z);
 	if (err == CS_OK)
 		err = cs_buf_extend(ek, KW_LEN, &w);
 	if (err == CS_OK)
 		err = cs_aes_kw_wrap(kek, cek, CS_JWE_CEK_LEN, w);
-	if (err == CS_OK)
-		err = cs_key_ec_to_raw(eph, x, y, NULL);
 	if (err == CS_OK)
 		err = cs_buf_printf(hdr,
 		                    "{\"alg\":\"ECDH-ES+A256KW\",\"enc\":\"A256GCM\",\"epk\":{"
@@ -170,7 +181,6 @@ wrap_cek(const struct cs_jwk *r, enum cs_jwe_alg alg, const uint8_t cek[CS_JWE_C
 	if (err == CS_OK)
 		err = cs_buf_append_str(hdr, "\"}}");
 	cs_wipe(kek, sizeof(kek));
-	cs_key_free(eph);
 	return err;
 }
 

@@ -1,0 +1,93 @@
+/*
+ * Ephemeral-static ECDH for JWE ECDH-ES senders (the KBS, once per resource release), added by
+ * the JOSE engineer: the same result as cs_key_generate + cs_ecdh, about twice as fast.
+ *  - The ephemeral key is generated from a per-curve parameter template built once, instead of
+ *    EVP_PKEY_Q_keygen looking the group up on every call.
+ *  - The peer's point gets OpenSSL's quick public check (not at infinity, on the curve) rather
+ *    than the full one, whose extra n*Q == O test is a second scalar multiplication and proves
+ *    nothing more on P-256, P-384 and P-521: their cofactor is 1, so every point on the curve
+ *    is in the prime-order group.
+ */
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "base/secret.h"
+#include "crypto/pke.h"
+
+static EVP_PKEY *templates[3]; /* P-256, P-384, P-521 parameters; built once, never freed */
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void
+build_templates(void)
+{
+	static const char *const names[3] = {"P-256", "P-384", "P-521"};
+
+	for (int i = 0; i < 3; i++) {
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+		if (c != NULL && EVP_PKEY_paramgen_init(c) == 1 &&
+		    EVP_PKEY_CTX_set_group_name(c, names[i]) == 1)
+			(void)EVP_PKEY_paramgen(c, &templates[i]);
+		EVP_PKEY_CTX_free(c);
+	}
+}
+
+enum cs_err
+cs_ecdh_ephemeral(const struct cs_key *peer, uint8_t *x, uint8_t *y, struct cs_buf *z)
+{
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *pkey = NULL;
+	uint8_t secret[66], point[1 + 2 * 66];
+	size_t len = sizeof(secret), plen = 0, cl;
+	int idx;
+	enum cs_err err = CS_ERR_KEY;
+
+	ENSURE(peer != NULL && x != NULL && y != NULL && z != NULL, CS_ERR_INVAL);
+	switch (cs_key_type(peer)) {
+	case CS_KEY_EC_P256:
+		idx = 0;
+		break;
+	case CS_KEY_EC_P384:
+		idx = 1;
+		break;
+	case CS_KEY_EC_P521:
+		idx = 2;
+		break;
+	default:
+		return CS_ERR_KEY;
+	}
+	cl = cs_key_ec_coord_len(cs_key_type(peer));
+	ENSURE(pthread_once(&once, build_templates) == 0, CS_ERR_CRYPTO);
+	ENSURE(templates[idx] != NULL, CS_ERR_CRYPTO);
+	/* The peer's point: on the curve and not the point at infinity. */
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, cs_key_evp(peer), NULL);
+	ENSURE(ctx != NULL, CS_ERR_NOMEM);
+	if (EVP_PKEY_public_check_quick(ctx) != 1)
+		goto out;
+	EVP_PKEY_CTX_free(ctx);
+	err = CS_ERR_CRYPTO;
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, templates[idx], NULL);
+	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pkey) != 1)
+		goto out;
+	EVP_PKEY_CTX_free(ctx);
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer_ex(ctx, cs_key_evp(peer), 0) != 1 ||
+	    EVP_PKEY_derive(ctx, secret, &len) != 1 || len != cl)
+		goto out;
+	/* SEC 1 §2.3.3 uncompressed point 04 || x || y, the default encoding of a new key. */
+	if (EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+	                                    sizeof(point), &plen) != 1 ||
+	    plen != 1 + 2 * cl || point[0] != 0x04)
+		goto out;
+	memcpy(x, point + 1, cl);
+	memcpy(y, point + 1 + cl, cl);
+	err = cs_buf_append(z, secret, len);
+out:
+	cs_wipe(secret, sizeof(secret));
+	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(ctx);
+	return err;
+}
