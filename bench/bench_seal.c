@@ -154,7 +154,7 @@ plain_read_time(const char *path, size_t n)
 }
 
 static double
-unseal_map_time(const char *path, unsigned threads, size_t n)
+unseal_map_time(const char *path, unsigned threads, size_t n, int use_mmap)
 {
 	struct cs_seal_file *f;
 	void *p;
@@ -164,6 +164,8 @@ unseal_map_time(const char *path, unsigned threads, size_t n)
 	if (cs_seal_file_open(path, kek, &f) != CS_OK)
 		abort();
 	cs_seal_file_set_threads(f, threads);
+	if (cs_seal_file_set_mmap(f, use_mmap) != CS_OK)
+		abort();
 	if (cs_seal_file_map(f, &p, &len) != CS_OK || len != n)
 		abort();
 	t = now() - t0;
@@ -279,18 +281,25 @@ main(int argc, char **argv)
 	report(label, n, t, reps);
 
 	/* The model load: page cache -> fresh process memory. */
-	double plain[16], m1[16], mn[16];
+	double plain[16], m1[16], mn[16], q1[16], qn[16];
 	for (int i = 0; i < reps; i++) {
 		plain[i] = plain_read_time(pt_path, n);
-		m1[i] = unseal_map_time(sealed_path, 1, n);
-		mn[i] = unseal_map_time(sealed_path, cpus, n);
+		m1[i] = unseal_map_time(sealed_path, 1, n, 0);
+		mn[i] = unseal_map_time(sealed_path, cpus, n, 0);
+		q1[i] = unseal_map_time(sealed_path, 1, n, 1);
+		qn[i] = unseal_map_time(sealed_path, cpus, n, 1);
 	}
 	report("plain read() of the unsealed model into memory", n, plain, reps);
 	report("unseal into memory (cs_seal_file_map), 1 thread", n, m1, reps);
 	snprintf(label, sizeof(label), "unseal into memory (cs_seal_file_map), %u threads", cpus);
 	report(label, n, mn, reps);
+	report("  same, source mmap'd (cs_seal_file_set_mmap), 1 thread", n, q1, reps);
+	snprintf(label, sizeof(label), "  same, source mmap'd, %u threads", cpus);
+	report(label, n, qn, reps);
 	printf("%-52s %7.2f x  (1 thread %.2f x)\n", "unseal time / plain read time (medians)",
 	       mn[reps / 2] / plain[reps / 2], m1[reps / 2] / plain[reps / 2]);
+	printf("%-52s %7.2f x  (1 thread %.2f x)\n", "  same, source mmap'd",
+	       qn[reps / 2] / plain[reps / 2], q1[reps / 2] / plain[reps / 2]);
 	unlink(pt_path);
 	unlink(sealed_path);
 	unlink(junk_path);

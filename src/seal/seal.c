@@ -620,6 +620,8 @@ cs_seal_rewrap_fd(int fd, const uint8_t old_kek[CS_SEAL_KEY_LEN],
 struct cs_seal_file {
 	int fd;
 	bool owns_fd;
+	const uint8_t *map; /* optional read-only mapping of the whole sealed file */
+	size_t map_len;
 	struct cs_seal_header h;
 	uint8_t raw[CS_SEAL_HEADER_LEN];
 	struct cs_seal_keys *keys; /* locked memory */
@@ -692,11 +694,34 @@ cs_seal_file_open(const char *path, const uint8_t kek[CS_SEAL_KEY_LEN], struct c
 	return CS_OK;
 }
 
+enum cs_err
+cs_seal_file_set_mmap(struct cs_seal_file *f, int on)
+{
+	void *p;
+
+	ENSURE(f != NULL, CS_ERR_INVAL);
+	if (!on || f->map != NULL) {
+		if (!on && f->map != NULL) {
+			munmap((void *)f->map, f->map_len);
+			f->map = NULL;
+		}
+		return CS_OK;
+	}
+	ENSURE(cs_seal_sealed_len(&f->h) <= SIZE_MAX, CS_ERR_TOO_LARGE);
+	f->map_len = (size_t)cs_seal_sealed_len(&f->h);
+	p = mmap(NULL, f->map_len, PROT_READ, MAP_SHARED, f->fd, 0);
+	ENSURE(p != MAP_FAILED, CS_ERR_IO);
+	f->map = p;
+	return CS_OK;
+}
+
 void
 cs_seal_file_close(struct cs_seal_file *f)
 {
 	if (f == NULL)
 		return;
+	if (f->map != NULL)
+		munmap((void *)f->map, f->map_len);
 	if (f->pool_up)
 		pool_fini(&f->pool);
 	workers_fini(&f->ws);
@@ -762,6 +787,13 @@ file_chunk(struct cs_seal_file *f, struct worker *w, uint64_t i, uint8_t *dst)
 	uint64_t off = CS_SEAL_HEADER_LEN + i * (f->chunk + CS_SEAL_TAG_LEN);
 	uint8_t tag[CS_SEAL_TAG_LEN];
 	struct iovec iov[2] = {{dst, n}, {tag, sizeof(tag)}};
+
+	if (f->map != NULL) {
+		/* Straight from the page cache: one pass, no copy before the decryption. */
+		memcpy(tag, f->map + off + n, sizeof(tag));
+		return chunk_crypt(&w->g, 0, f->keys, f->raw, i, i + 1 == f->nchunks, f->map + off,
+		                   n, dst, tag);
+	}
 	size_t want = n + sizeof(tag), got = 0;
 
 	while (got < want) {

@@ -178,6 +178,16 @@ roundtrip(size_t n, unsigned threads)
 			}
 		}
 		CHECK_ERR(cs_seal_file_read(f, n, s.buf, 1), CS_ERR_INVAL);
+		/* The same through a mapping of the sealed file. */
+		CHECK_OK(cs_seal_file_set_mmap(f, 1));
+		for (size_t off = 0; off <= n; off += (n / 3) + 1) {
+			size_t len = n - off;
+			memset(s.buf, 0xaa, n + 1);
+			CHECK_OK(cs_seal_file_read(f, off, s.buf, len));
+			CHECK(len == 0 || memcmp(s.buf, pt + off, len) == 0);
+			CHECK(s.buf[len] == 0xaa);
+		}
+		CHECK_OK(cs_seal_file_set_mmap(f, 0));
 		/* memfd. */
 		CHECK_OK(cs_seal_file_memfd(f, &mfd));
 		if (mfd >= 0) {
@@ -312,12 +322,19 @@ expect_bad(const uint8_t *b, size_t n, const uint8_t *k, enum cs_err want, int l
 		size_t len = (size_t)cs_seal_file_header(f)->plaintext_len;
 		CHECK(len <= TN);
 		memset(dst, 0xaa, TN);
-		e1 = cs_seal_file_read(f, 0, dst, len);
-		if (e1 != CS_OK) {
-			size_t nz = 0;
-			for (size_t i = 0; i < len; i++)
-				nz += dst[i] != 0;
-			CHECK(nz == 0); /* nothing from the failed read is released */
+		for (int mapped = 0; mapped < 2; mapped++) {
+			enum cs_err e;
+			CHECK_OK(cs_seal_file_set_mmap(f, mapped));
+			memset(dst, 0xaa, TN);
+			e = cs_seal_file_read(f, 0, dst, len);
+			if (e != CS_OK) {
+				size_t nz = 0;
+				for (size_t i = 0; i < len; i++)
+					nz += dst[i] != 0;
+				CHECK(nz == 0); /* nothing from the failed read is released */
+			}
+			CHECK(mapped == 0 || e == e1);
+			e1 = e;
 		}
 		cs_seal_file_close(f);
 	}
