@@ -1,11 +1,14 @@
 /*
  * store_bench: throughput of the SQLite store on a real file (WAL, synchronous=FULL), 1 KiB
- * values. Usage: store_bench [DIR] [THREADS]  (DIR defaults to a fresh directory under /tmp; put
- * it on the disk the KBS would use, since durable puts are bounded by fsync latency).
+ * values. Usage: store_bench [DIR|URL] [THREADS] (DIR defaults to a fresh directory under /tmp; put
+ * it on the disk the KBS would use, since durable puts are bounded by fsync latency). A
+ * postgresql:// URL benchmarks that server instead (master key: $CUSTOS_BENCH_KEY, else
+ * /tmp/custos-store-bench.key).
  * Prints: durable puts/s (1 thread and THREADS threads), gets/s (1 and THREADS threads), the
  * envelope crypto alone per value, nonce records/s, audit appends/s and audit verify records/s.
  */
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,11 +104,18 @@ main(int argc, char **argv)
 
 	if (threads < 1 || threads > 64)
 		threads = 4;
-	if (argc > 1 && argv[1][0] != '\0')
-		snprintf(dir, sizeof(dir), "%s", argv[1]);
-	else if (mkdtemp(dir) == NULL)
-		return 1;
-	snprintf(url, sizeof(url), "sqlite://%s/bench.db", dir);
+	bool pg = argc > 1 && strncmp(argv[1], "postgres", 8) == 0;
+	if (pg) {
+		const char *k = getenv("CUSTOS_BENCH_KEY");
+		o.master_key_path = k != NULL ? k : "/tmp/custos-store-bench.key";
+		snprintf(url, sizeof(url), "%s", argv[1]);
+	} else {
+		if (argc > 1 && argv[1][0] != '\0')
+			snprintf(dir, sizeof(dir), "%s", argv[1]);
+		else if (mkdtemp(dir) == NULL)
+			return 1;
+		snprintf(url, sizeof(url), "sqlite://%s/bench.db", dir);
+	}
 	o.max_connections = (unsigned)threads;
 	enum cs_err e = cs_store_open(url, &o, &store);
 	if (e != CS_OK)
@@ -142,8 +152,8 @@ main(int argc, char **argv)
 	n = 2000;
 	t0 = cs_clock_mono_ns();
 	for (int i = 0; i < n; i++) {
-		memset(d, 0, sizeof(d));
-		memcpy(d, &i, sizeof(i));
+		if (cs_random(d, sizeof(d)) != CS_OK)
+			die("random", CS_ERR_CRYPTO);
 		if ((e = cs_store_nonce_record(store, d, sizeof(d), 1)) != CS_OK)
 			die("nonce", e);
 	}
@@ -167,7 +177,7 @@ main(int argc, char **argv)
 	printf("  audit verify:                     %8.0f records/s (%llu records)\n",
 	       (double)count / secs(t0), (unsigned long long)count);
 	cs_store_free(store);
-	if (argc <= 1 || argv[1][0] == '\0') {
+	if (!pg && (argc <= 1 || argv[1][0] == '\0')) {
 		char cmd[400];
 		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 		if (system(cmd) != 0)
