@@ -1,6 +1,7 @@
 /* HKDF (RFC 5869) through EVP_KDF, and the single-step Concat KDF of NIST SP 800-56A §5.8.1. */
 #include "crypto/kdf.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -12,13 +13,22 @@
 #include "base/secret.h"
 #include "crypto/internal.h"
 
+/* The HKDF implementation, fetched once per process (a fetch is a locked table lookup). */
+static EVP_KDF *hkdf_impl;
+static pthread_once_t hkdf_once = PTHREAD_ONCE_INIT;
+
+static void
+fetch_hkdf(void)
+{
+	hkdf_impl = EVP_KDF_fetch(NULL, "HKDF", NULL);
+}
+
 enum cs_err
 cs_hkdf(enum cs_hash h, const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
         const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
 {
 	const EVP_MD *md = cs_hash_md(h);
 	enum cs_err err = CS_ERR_CRYPTO;
-	EVP_KDF *kdf = NULL;
 	EVP_KDF_CTX *kctx = NULL;
 	OSSL_PARAM params[5], *p = params;
 	static uint8_t empty[1];
@@ -43,8 +53,8 @@ cs_hkdf(enum cs_hash h, const uint8_t *salt, size_t salt_len, const uint8_t *ikm
 		                                         info_len);
 	*p = OSSL_PARAM_construct_end();
 
-	kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
-	if (kdf == NULL || (kctx = EVP_KDF_CTX_new(kdf)) == NULL)
+	if (pthread_once(&hkdf_once, fetch_hkdf) != 0 || hkdf_impl == NULL ||
+	    (kctx = EVP_KDF_CTX_new(hkdf_impl)) == NULL)
 		goto out;
 	if (EVP_KDF_derive(kctx, out, out_len, params) != 1)
 		goto out;
@@ -53,7 +63,6 @@ out:
 	if (err != CS_OK)
 		cs_wipe(out, out_len);
 	EVP_KDF_CTX_free(kctx);
-	EVP_KDF_free(kdf);
 	return err;
 }
 
