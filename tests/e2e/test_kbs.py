@@ -65,6 +65,28 @@ def flow(url, tmp, cacert=None, label="http"):
     u.check(rc == 1 and out == b"", "%s: deleted resource gone (rc %d)" % (label, rc))
 
 
+def admin_api(kbs, tmp):
+    """custos admin over the rest of the admin API: policies and reference values."""
+    url = kbs.url()
+    rvps = os.path.join(tmp, "rv.json")
+    payload = base64.b64encode(json.dumps({"e2e.measurement": ["aa11", "bb22"]}).encode())
+    with open(rvps, "w") as f:
+        json.dump({"version": "0.1.0", "type": "sample", "payload": payload.decode()}, f)
+    rc, out, err = admin(url, "reference-value", "set", rvps)
+    u.check(rc == 0, "reference-value set (rc %d %s)" % (rc, err))
+    rc, out, err = admin(url, "reference-value", "get", "e2e.measurement")
+    u.check(rc == 0 and b"aa11" in out and b"bb22" in out,
+            "reference-value get returns the values (rc %d %r %s)" % (rc, out[:200], err))
+    rc, out, err = admin(url, "reference-value", "get", "e2e.absent")
+    u.check(rc == 1, "reference-value get of an unknown name: exit 1 (rc %d)" % rc)
+    rc, out, err = admin(url, "policy", "get")
+    u.check(rc == 0 and out.strip().startswith(b"["), "policy get lists ids (%r)" % out[:100])
+    rc, out, err = admin(url, "resource", "put", "default/../x", data=b"v")
+    u.check(rc == 2, "admin: invalid path refused locally (rc %d)" % rc)
+    rc, out, err = admin(url, "resource", "get", "default/key/x")
+    u.check(rc == 2, "admin: unknown command is a usage error (rc %d)" % rc)
+
+
 def conformance(kbs):
     url = kbs.url()
     c = tc.Client(url)
@@ -153,6 +175,7 @@ def main():
             u.check(rc == 0, "put conf (%s)" % err)
             conformance(kbs)
             serve(kbs)
+            admin_api(kbs, tmp)
         finally:
             kbs.cleanup()
 
