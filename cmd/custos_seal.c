@@ -72,7 +72,6 @@ status_of(enum cs_err e)
 	case CS_ERR_UNSUPPORTED:
 	case CS_ERR_ENCODING:
 	case CS_ERR_DENIED:
-	case CS_ERR_NOT_FOUND:
 	case CS_ERR_ALG:
 	case CS_ERR_PROTOCOL:
 		return 1;
@@ -691,8 +690,16 @@ cs_cmd_seal(int argc, char **argv)
 	    (o.kek_file != NULL) + (o.kbs != NULL) != 1 || (o.admin_key != NULL && o.kbs == NULL))
 		return usage(2);
 	in_path = argv[first];
-	if ((err = cs_seal_key_id_check(o.key_id, strlen(o.key_id))) != CS_OK)
-		return fail("seal", "--key-id", err);
+	if (strcmp(in_path, "-") == 0 && strcmp(o.out, "-") == 0) {
+		/* The header holds the length: it is known up front only for a file, or written
+		 * last into a seekable output. */
+		fprintf(stderr, "custos seal: from standard input, -o must name a file\n");
+		return 2;
+	}
+	if ((err = cs_seal_key_id_check(o.key_id, strlen(o.key_id))) != CS_OK) {
+		(void)fail("seal", "--key-id", err);
+		return 2;
+	}
 	kek = cs_secure_alloc(32);
 	if (kek == NULL)
 		return fail("seal", "memory", CS_ERR_NOMEM);
@@ -810,7 +817,7 @@ cs_cmd_unseal(int argc, char **argv)
 	char key_id[CS_SEAL_KEY_ID_MAX + 1] = "";
 	enum cs_err err;
 	const char *in_path, *what;
-	bool is_dir, from_stdin, is_jwe = false;
+	bool is_dir, from_stdin, is_jwe = false, refused = false;
 	int rc = 2, first, in = -1;
 
 	if ((first = parse(argc, argv, &o, &rc)) < 0)
@@ -853,6 +860,8 @@ cs_cmd_unseal(int argc, char **argv)
 		int pt_fd = -1;
 		if ((err = get_resource(&o, o.kek_file, key_id, kek, &n)) != CS_OK) {
 			what = "key";
+			refused = o.kek_file == NULL &&
+			          (err == CS_ERR_NOT_FOUND || err == CS_ERR_DENIED);
 			goto done;
 		}
 		if ((in = open_in(in_path)) < 0 ||
@@ -883,6 +892,9 @@ cs_cmd_unseal(int argc, char **argv)
 	}
 	if ((err = get_kek(&o, o.kek_file, key_id, kek)) != CS_OK) {
 		what = o.kek_file != NULL ? o.kek_file : "fetching the KEK";
+		/* The broker or agent holding no such key, or refusing it, is a negative verdict.
+		 */
+		refused = o.kek_file == NULL && (err == CS_ERR_NOT_FOUND || err == CS_ERR_DENIED);
 		goto done;
 	}
 	if (is_dir) {
@@ -907,7 +919,10 @@ done:
 	if (in >= 0)
 		close(in);
 	cs_secure_free(kek, RESOURCE_MAX);
-	return err == CS_OK ? 0 : fail("unseal", what, err);
+	if (err == CS_OK)
+		return 0;
+	rc = fail("unseal", what, err);
+	return refused ? 1 : rc;
 }
 
 /* ---- inspect ---- */
@@ -1080,8 +1095,10 @@ cs_cmd_reseal(int argc, char **argv)
 		return usage(2);
 	in_path = argv[first];
 	what = in_path;
-	if ((err = cs_seal_key_id_check(o.new_key_id, strlen(o.new_key_id))) != CS_OK)
-		return fail("reseal", "--new-key-id", err);
+	if ((err = cs_seal_key_id_check(o.new_key_id, strlen(o.new_key_id))) != CS_OK) {
+		(void)fail("reseal", "--new-key-id", err);
+		return 2;
+	}
 	keks = cs_secure_alloc(64);
 	if (keks == NULL)
 		return fail("reseal", "memory", CS_ERR_NOMEM);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crypto/hash.h"
@@ -399,6 +400,74 @@ out:
 	free(pt);
 }
 
+/* The CLI's exit statuses and its promise that a failed command leaves no output behind. */
+static void
+test_cli(void)
+{
+	const char *b = getenv("CUSTOS_BUILD_ROOT");
+	char cmd[4096];
+	uint8_t *pt = malloc(300000);
+
+	if (b == NULL) {
+		printf("SKIP: 1 test: CUSTOS_BUILD_ROOT unset, no custos binary\n");
+		free(pt);
+		return;
+	}
+	fill(pt, 300000, 3);
+	put(P("c_pt"), pt, 300000);
+	put(P("c_kek"), kek, 32);
+	put(P("c_kek2"), kek2, 32);
+	free(pt);
+#define RUN(want, ...)                                                                             \
+	do {                                                                                       \
+		snprintf(cmd, sizeof(cmd), "cd %s && " __VA_ARGS__);                               \
+		int st_ = system(cmd);                                                             \
+		CHECK(WIFEXITED(st_) && WEXITSTATUS(st_) == (want));                               \
+		if (!WIFEXITED(st_) || WEXITSTATUS(st_) != (want))                                 \
+			fprintf(stderr, "  command: %s\n", cmd);                                   \
+	} while (0)
+	RUN(0,
+	    "%s/cmd/custos seal c_pt -o c.s --key-id " KEY_ID " --kek c_kek --chunk-size 65536 -q",
+	    tmp, b);
+	RUN(0, "%s/cmd/custos inspect c.s --kek c_kek >/dev/null", tmp, b);
+	RUN(1, "%s/cmd/custos inspect c.s --kek c_kek2 >/dev/null", tmp, b);
+	RUN(2, "%s/cmd/custos seal c_pt -o c.s --key-id " KEY_ID " --kek c_kek -q 2>/dev/null", tmp,
+	    b); /* exists */
+	RUN(2, "%s/cmd/custos seal nope -o c2.s --key-id " KEY_ID " --kek c_kek -q 2>/dev/null",
+	    tmp, b);
+	RUN(2, "%s/cmd/custos seal c_pt -o c2.s --key-id 'bad id' --kek c_kek -q 2>/dev/null", tmp,
+	    b);
+	RUN(2,
+	    "%s/cmd/custos seal c_pt -o c2.s --key-id " KEY_ID " --kek c_kek --chunk-size 1000 "
+	    "2>/dev/null",
+	    tmp, b);
+	RUN(0, "test ! -e c2.s", tmp);
+	/* Tampered, truncated, extended, wrong KEK: exit 1 and no output file. */
+	RUN(0, "cp c.s t.s && printf 'X' | dd of=t.s bs=1 seek=200000 conv=notrunc 2>/dev/null",
+	    tmp);
+	RUN(1, "%s/cmd/custos unseal t.s -o t.out --kek c_kek -q 2>/dev/null", tmp, b);
+	RUN(0, "test ! -e t.out && ls -a | grep -c custos- | grep -qx 0", tmp);
+	RUN(0, "head -c 250000 c.s > t.s", tmp);
+	RUN(1, "%s/cmd/custos unseal t.s -o t.out --kek c_kek -q 2>/dev/null", tmp, b);
+	RUN(1,
+	    "cat c.s | head -c 250000 | %s/cmd/custos unseal - -o - --kek c_kek >/dev/null "
+	    "2>/dev/null",
+	    tmp, b);
+	RUN(0, "cp c.s t.s && printf 'X' >> t.s", tmp);
+	RUN(1, "%s/cmd/custos unseal t.s -o t.out --kek c_kek -q 2>/dev/null", tmp, b);
+	RUN(1, "%s/cmd/custos unseal c.s -o t.out --kek c_kek2 -q 2>/dev/null", tmp, b);
+	RUN(0, "test ! -e t.out", tmp);
+	/* Reseal to a copy: the chunks byte-identical; the new key opens it, the old does not. */
+	RUN(0,
+	    "%s/cmd/custos reseal c.s -o r.s --kek c_kek --new-kek c_kek2 --new-key-id "
+	    "kbs:///default/model/rotated && cmp -i 512 c.s r.s && ! cmp -s c.s r.s",
+	    tmp, b);
+	RUN(0, "%s/cmd/custos unseal r.s -o r.out --kek c_kek2 -q && cmp r.out c_pt", tmp, b);
+	RUN(1, "%s/cmd/custos unseal r.s -o r2.out --kek c_kek -q 2>/dev/null", tmp, b);
+	RUN(2, "%s/cmd/custos unseal 2>/dev/null", tmp, b);
+#undef RUN
+}
+
 int
 main(void)
 {
@@ -412,6 +481,7 @@ main(void)
 	T_RUN(test_dir_rotation);
 	T_RUN(test_manifest_parser);
 	T_RUN(test_kserve_jwe);
+	T_RUN(test_cli);
 	if (sh("rm -rf '@'") != 0)
 		fprintf(stderr, "cleanup failed\n");
 	return t_done();
