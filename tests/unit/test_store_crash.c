@@ -1,200 +1,23 @@
-/*
- * Crash safety: a child process writes a burst (resource puts, audit appends, nonces) and, after
- * each write call returns, reports its index on a pipe; the parent SIGKILLs it mid-burst, reopens
- * the store and checks that every acknowledged write is present and intact and that the audit
- * chain still verifies. Several rounds on one database, each killed at a different point.
- *
- * SIGKILL loses the process, not the kernel's page cache, so this proves the commit protocol
- * (nothing acknowledged before it is durable in SQLite's sense, no torn state on reopen); power
- * loss additionally relies on synchronous=FULL's fsync, which a test cannot cut.
- */
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include "base/buf.h"
-#include "store/store.h"
-#include "t.h"
-
-#define ROUNDS 6
-#define MAX_ACKS 100000
-
-static char tmpdir[] = "/tmp/custos-test-crash-XXXXXX";
-static char url[512];
-
-static size_t
-value_len(int round, uint32_t i)
-{
-	return 1 + (i * 7919u + (uint32_t)round * 31u) % 4096u;
-}
-
-static void
-fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t k = 0; k < n; k++) {
-		seed = seed * 1103515245u + 12345u;
-		p[k] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void
-nonce_of(uint8_t d[32], int round, uint32_t i)
-{
-	fill(d, 32, 0x9e3779b9u ^ ((uint32_t)round << 20) ^ i);
-}
-
-/* The child: writes until killed, acknowledging each index after its writes returned CS_OK. */
-static void
-child(int round, int fd)
-{
-	struct cs_store *s = NULL;
-	uint8_t v[4096], d[32];
-	char path[64];
-
-	if (cs_store_open(url, NULL, &s) != CS_OK)
-		_exit(3);
-	for (uint32_t i = 0; i < MAX_ACKS; i++) {
-		size_t n = value_len(round, i);
-		snprintf(path, sizeof(path), "crash/r%d/k%u", round, i);
-		fill(v, n, ((uint32_t)round << 24) ^ i);
-		if (cs_store_resource_put(s, path, v, n, NULL) != CS_OK)
-			_exit(4);
-		if (i % 3 == 0) {
-			json_t *body = json_pack("{s:i,s:i}", "round", round, "i", (int)i);
-			enum cs_err e =
-			        cs_store_audit_append(s, 1700000000 + i, "admin", body, NULL);
-			json_decref(body);
-			if (e != CS_OK)
-				_exit(5);
-		}
-		if (i % 5 == 0) {
-			nonce_of(d, round, i);
-			if (cs_store_nonce_record(s, d, sizeof(d), 4000000000) != CS_OK)
-				_exit(6);
-		}
-		if (write(fd, &i, sizeof(i)) != (ssize_t)sizeof(i))
-			_exit(7);
-	}
-	_exit(0);
-}
-
-static int
-read_ack(int fd, uint32_t *i)
-{
-	size_t got = 0;
-	while (got < sizeof(*i)) {
-		ssize_t r = read(fd, (uint8_t *)i + got, sizeof(*i) - got);
-		if (r <= 0)
-			return 0;
-		got += (size_t)r;
-	}
-	return 1;
-}
-
-static void
-check_round(int round, uint32_t acked)
-{
-	struct cs_store *s = NULL;
-	struct cs_buf b;
-	struct cs_audit_rec *recs = NULL;
-	uint8_t v[4096], d[32];
-	char path[64];
-	size_t n = 0, found = 0;
-	uint64_t count = 0, bad = 0;
-	int lost = 0, corrupt = 0, nonce_lost = 0;
-
-	CHECK_OK(cs_store_open(url, NULL, &s));
-	if (s == NULL)
-		return;
-	cs_buf_init(&b, CS_STORE_VALUE_MAX);
-	for (uint32_t i = 0; i < acked; i++) {
-		uint64_t ver = 0;
-		size_t len = value_len(round, i);
-		snprintf(path, sizeof(path), "crash/r%d/k%u", round, i);
-		fill(v, len, ((uint32_t)round << 24) ^ i);
-		cs_buf_reset(&b);
-		enum cs_err e = cs_store_resource_get(s, path, 0, &b, &ver);
-		if (e == CS_ERR_NOT_FOUND)
-			lost++;
-		else if (e != CS_OK || ver != 1 || b.len != len || memcmp(b.p, v, len) != 0)
-			corrupt++;
-		if (i % 5 == 0) {
-			nonce_of(d, round, i);
-			if (cs_store_nonce_record(s, d, sizeof(d), 4000000000) != CS_ERR_EXISTS)
-				nonce_lost++;
-		}
-	}
-	CHECK(lost == 0);
-	CHECK(corrupt == 0);
-	CHECK(nonce_lost == 0);
-
-	/* Every acknowledged audit record of this round is in the log, and the chain verifies. */
-	CHECK_OK(cs_store_audit_verify(s, &count, &bad));
-	CHECK(bad == 0);
-	CHECK_OK(cs_store_audit_list(s, 1, MAX_ACKS, &recs, &n));
-	for (size_t k = 0; k < n; k++) {
-		json_t *j = json_loads(recs[k].body, 0, NULL);
-		json_int_t r = json_integer_value(json_object_get(j, "round"));
-		json_int_t i = json_integer_value(json_object_get(j, "i"));
-		if (r == round && i >= 0 && i < (json_int_t)acked)
-			found++;
-		json_decref(j);
-	}
-	cs_audit_recs_free(recs, n);
-	CHECK(found == (acked + 2) / 3); /* i = 0, 3, 6, ... below acked */
-	printf("round %d: %u acknowledged writes, all present; audit chain of %llu verifies\n",
-	       round, acked, (unsigned long long)count);
-	cs_buf_fini(&b);
-	cs_store_free(s);
-}
+/* Crash safety of the SQLite store: see store_crash.h. Several rounds on one database file. */
+#include "store_crash.h"
 
 int
 main(void)
 {
+	char tmpdir[] = "/tmp/custos-test-crash-XXXXXX", url[512], cmd[600];
 	struct cs_store *s = NULL;
-	char cmd[600];
 
 	if (mkdtemp(tmpdir) == NULL) {
 		perror("mkdtemp");
 		return 1;
 	}
 	snprintf(url, sizeof(url), "sqlite://%s/crash.db", tmpdir);
+	crash_url = url;
 	/* Create the database and key first, so the children only write. */
 	CHECK_OK(cs_store_open(url, NULL, &s));
 	cs_store_free(s);
-
-	for (int round = 0; round < ROUNDS; round++) {
-		int fds[2], status = 0;
-		uint32_t i = 0, acked = 0;
-		/* Kill after a varying number of acknowledgements: 5 .. ~200. */
-		uint32_t target = 5 + (uint32_t)(round * 37 % 200);
-		pid_t pid;
-
-		CHECK(pipe(fds) == 0);
-		fflush(stdout);
-		pid = fork();
-		if (pid == 0) {
-			close(fds[0]);
-			child(round, fds[1]);
-		}
-		close(fds[1]);
-		CHECK(pid > 0);
-		while (acked < target && read_ack(fds[0], &i)) {
-			CHECK(i == acked);
-			acked++;
-		}
-		kill(pid, SIGKILL);
-		CHECK(waitpid(pid, &status, 0) == pid);
-		CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-		/* Acknowledgements written before the kill are acknowledged too. */
-		while (read_ack(fds[0], &i)) {
-			CHECK(i == acked);
-			acked++;
-		}
-		close(fds[0]);
-		CHECK(acked >= target);
-		check_round(round, acked);
-	}
+	for (int round = 0; round < 6; round++)
+		crash_round(round);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "could not remove %s\n", tmpdir);

@@ -15,6 +15,7 @@
 
 #include "base/buf.h"
 #include "store/store.h"
+#include "store_crash.h"
 #include "t.h"
 
 static char dir[] = "/tmp/custos-test-pg-XXXXXX";
@@ -354,6 +355,19 @@ test_audit_tamper(void)
 	cs_store_free(s);
 }
 
+/* SIGKILL a writer mid-burst, three times: everything acknowledged is in the database. */
+static void
+test_crash(void)
+{
+	static struct cs_store_opts o;
+
+	o.master_key_path = keypath;
+	crash_url = url;
+	crash_opts = &o;
+	for (int round = 0; round < 3; round++)
+		crash_round(round);
+}
+
 /* A server that is not there: a precise error, quickly, and nothing leaks. */
 static void
 test_unreachable(void)
@@ -380,6 +394,7 @@ main(void)
 	T_RUN(test_roundtrip);
 	T_RUN(test_at_rest);
 	T_RUN(test_replicas);
+	T_RUN(test_crash); /* before the audit log is tampered with */
 	T_RUN(test_audit_tamper);
 	T_RUN(test_unreachable);
 	stop_server();
