@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "attest/appraise.h"
+#include "policy/store/stored.h"
 
 static const char *const tv_names[CS_TV_COUNT_] = {
         "instance-identity", "configuration",  "executables",    "file-system",
@@ -57,77 +58,43 @@ cs_tvec_status(const struct cs_tvec *tv)
 	return s;
 }
 
-/* Rego's `x in query_reference_value(name)`: x equals a member of the array value. */
-static int
-rv_in(const struct cs_refvals *rv, const char *name, const json_t *x)
-{
-	json_t *v, *e;
-	size_t i;
-	int hit = 0;
-
-	if (rv == NULL || rv->get == NULL || x == NULL)
-		return 0;
-	v = rv->get(rv->ctx, name);
-	if (json_is_array(v)) {
-		json_array_foreach(v, i, e) if (json_equal(e, x)) hit = 1;
-	}
-	json_decref(v);
-	return hit;
-}
-
-/* The integer reference value of name (a number, or an array of exactly one number). */
-static int
-rv_int(const struct cs_refvals *rv, const char *name, json_int_t *out)
-{
-	json_t *v, *x;
-	int ok = 0;
-
-	if (rv == NULL || rv->get == NULL)
-		return 0;
-	v = rv->get(rv->ctx, name);
-	x = json_is_array(v) && json_array_size(v) == 1 ? json_array_get(v, 0) : v;
-	if (json_is_integer(x)) {
-		*out = json_integer_value(x);
-		ok = 1;
-	}
-	json_decref(v);
-	return ok;
-}
-
-/* Trustee ear_default_policy_cpu.rego, block "Sample". */
-static void
-appraise_sample(const json_t *c, const struct cs_refvals *rv, struct cs_tvec *tv)
-{
-	const json_t *pv = json_object_get(c, "platform_version");
-	json_int_t major, minor;
-
-	if (rv_in(rv, "launch_digest", json_object_get(c, "launch_digest")))
-		tv->v[CS_TV_EXECUTABLES] = 3;
-	if (rv_in(rv, "svn", json_object_get(c, "svn")) && json_is_object(pv) &&
-	    json_is_integer(json_object_get(pv, "major")) &&
-	    json_is_integer(json_object_get(pv, "minor")) && rv_int(rv, "major_version", &major) &&
-	    rv_int(rv, "minimum_minor_version", &minor) &&
-	    json_integer_value(json_object_get(pv, "major")) == major &&
-	    json_integer_value(json_object_get(pv, "minor")) >= minor)
-		tv->v[CS_TV_HARDWARE] = 2;
-	if (json_is_false(json_object_get(c, "debug")))
-		tv->v[CS_TV_CONFIGURATION] = 2;
-}
-
 enum cs_err
 cs_appraise(const struct cs_policy_env *env, const char *tee, const json_t *claims,
             struct cs_tvec *tv)
 {
+	/*
+	 * The policy language (src/policy, docs/policy.md §5-6): the stored appraisal policy for tee
+	 * (store kind "appraisal"), else the built-in default for tee, which for the sample TEE is
+	 * Trustee's ear_default_policy_cpu.rego block (defaults executables 33, hardware 97,
+	 * configuration 36). Reference values through env->rv, as Trustee's query_reference_value.
+	 */
+	_Static_assert((int)CS_TV_COUNT_ == (int)CS_AR4SI_COUNT &&
+	                       (int)CS_TV_INSTANCE_IDENTITY == (int)CS_AR4SI_INSTANCE_IDENTITY &&
+	                       (int)CS_TV_CONFIGURATION == (int)CS_AR4SI_CONFIGURATION &&
+	                       (int)CS_TV_EXECUTABLES == (int)CS_AR4SI_EXECUTABLES &&
+	                       (int)CS_TV_FILE_SYSTEM == (int)CS_AR4SI_FILE_SYSTEM &&
+	                       (int)CS_TV_HARDWARE == (int)CS_AR4SI_HARDWARE &&
+	                       (int)CS_TV_RUNTIME_OPAQUE == (int)CS_AR4SI_RUNTIME_OPAQUE &&
+	                       (int)CS_TV_STORAGE_OPAQUE == (int)CS_AR4SI_STORAGE_OPAQUE &&
+	                       (int)CS_TV_SOURCED_DATA == (int)CS_AR4SI_SOURCED_DATA,
+	               "the trust vector orders agree");
 	const struct cs_refvals *rv = env != NULL ? env->rv : NULL;
+	struct cs_rv_getter g = {rv != NULL ? rv->get : NULL, rv != NULL ? rv->ctx : NULL};
+	struct cs_rv_source src = cs_rv_source_getter(&g, env != NULL ? env->now : 0);
+	struct cs_appraisal_in in = {.claims = claims, .tee = tee, .rv = &src};
+	struct cs_appraisal a;
+	enum cs_err err;
 
 	memset(tv, 0, sizeof(*tv));
 	tv->v[CS_TV_EXECUTABLES] = 33;
 	tv->v[CS_TV_HARDWARE] = 97;
 	tv->v[CS_TV_CONFIGURATION] = 36;
 	ENSURE(tee != NULL && json_is_object(claims), CS_ERR_INVAL);
-	if (strcmp(tee, "sample") == 0)
-		appraise_sample(claims, rv, tv);
-	/* Other TEEs keep the defaults until their block is written: contraindicated. */
+	err = cs_policy_store_appraise(env != NULL ? env->store : NULL, &in, &a);
+	/* A failing policy (or store) appraises fail-closed: a verdict, not an error. */
+	if (err != CS_OK && err != CS_ERR_POLICY && err != CS_ERR_TOO_LARGE && err != CS_ERR_STORE)
+		return err;
+	memcpy(tv->v, a.tv, sizeof(tv->v));
 	return CS_OK;
 }
 
@@ -135,33 +102,26 @@ enum cs_err
 cs_decide_resource(const struct cs_policy_env *env, const json_t *claims, const char *path,
                    const json_t *query, char *reason, size_t reason_len)
 {
+	/*
+	 * The policy language (src/policy, docs/policy.md §4-6): of the stored resource policies
+	 * (store kind "resource"), the one whose path pattern matches most specifically, else the
+	 * built-in default (release only when the token has submodules and every one is affirming).
+	 */
 	enum cs_err err = CS_ERR_DENIED; /* default deny */
-	const json_t *submods, *m;
-	const char *name;
-	size_t count = 0;
+	const struct cs_refvals *rv = env != NULL ? env->rv : NULL;
+	struct cs_rv_getter g = {rv != NULL ? rv->get : NULL, rv != NULL ? rv->ctx : NULL};
+	struct cs_rv_source src = cs_rv_source_getter(&g, env != NULL ? env->now : 0);
+	struct cs_resource_in in = {.claims = claims, .path = path, .query = query, .rv = &src};
+	struct cs_decision d = {0};
 
-	(void)env;
-	(void)path;
-	(void)query;
 	if (reason_len > 0)
 		reason[0] = '\0';
-	submods = json_object_get(claims, "submods");
-	if (!json_is_object(submods) || json_object_size(submods) == 0) {
-		snprintf(reason, reason_len, "token has no submodules");
+	if (claims == NULL || path == NULL) {
+		snprintf(reason, reason_len, "no token claims or resource path");
 		return err;
 	}
-	json_object_foreach((json_t *)submods, name, m)
-	{
-		const char *st = json_string_value(json_object_get(m, "ear.status"));
-		if (st == NULL || strcmp(st, "affirming") != 0) {
-			snprintf(reason, reason_len,
-			         "default policy: submodule %s is %s, not affirming", name,
-			         st ? st : "without status");
-			return err;
-		}
-		count++;
-	}
-	if (count == json_object_size(submods))
+	if (cs_policy_store_decide(env != NULL ? env->store : NULL, &in, &d) == CS_OK && d.allow)
 		err = CS_OK; /* the only line that grants release */
+	snprintf(reason, reason_len, "%s", d.reason);
 	return err;
 }

@@ -194,6 +194,37 @@ bool cs_policy_glob(const char *pat, size_t plen, const char *s, size_t slen);
 long cs_policy_select(const char *const *patterns, size_t n, const char *path);
 
 /*
+ * Adapts a name-only reference-value lookup (the shape of Trustee's query_reference_value, which
+ * applies expiry itself) to a cs_rv_source; g is borrowed for the source's lifetime and g->get
+ * may be NULL (no reference values).
+ */
+struct cs_rv_getter {
+	json_t *(*get)(void *ctx, const char *name); /* new reference or NULL */
+	void *ctx;
+};
+struct cs_rv_source cs_rv_source_getter(const struct cs_rv_getter *g, int64_t now);
+
+/*
+ * The broker's resource decision over the stored resource policies: texts[i] (lens[i] bytes,
+ * borrowed) for i < n, compiled through the cache. The one whose pattern most specifically
+ * matches in->path decides (cs_policy_select); when none matches, the built-in default. Fails
+ * closed: a stored text that does not compile, or is not a resource policy, denies every request
+ * (its pattern is unknown) with a reason saying so. Returns as cs_policy_eval_resource.
+ */
+CS_MUST_USE enum cs_err cs_policy_decide(const char *const *texts, const size_t *lens, size_t n,
+                                         const struct cs_resource_in *in, struct cs_decision *out);
+
+/*
+ * The broker's appraisal of one submodule: of the stored appraisal policies texts[i] (lens[i]
+ * bytes, borrowed), the one for in->tee, else one for "*", else the built-in default for in->tee.
+ * A stored text that does not compile or is not an appraisal policy fails closed (every claim
+ * CS_AR4SI_FAILED, CS_ERR_POLICY). Returns as cs_policy_eval_appraisal.
+ */
+CS_MUST_USE enum cs_err cs_policy_appraise(const char *const *texts, const size_t *lens, size_t n,
+                                           const struct cs_appraisal_in *in,
+                                           struct cs_appraisal *out);
+
+/*
  * The built-in policies' source (static, never freed): the default resource policy (release only
  * when every submodule is affirming), and the default appraisal policy for a TEE type (a generic
  * one — Trustee's default_cpu defaults, nothing affirmed — for a type that has none of its own).

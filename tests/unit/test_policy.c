@@ -705,6 +705,80 @@ test_cache(void)
 	cs_policy_free(p3);
 }
 
+static json_t *
+get_by_name(void *ctx, const char *name)
+{
+	json_t *o = ctx, *v = json_object_get(o, name);
+
+	return v != NULL ? json_incref(v) : NULL;
+}
+
+static void
+test_broker(void)
+{
+	const char *texts[] = {
+	        "policy resource for \"default/model/*\";\nallow \"model\" if rv(\"k\") == [1];",
+	        "policy resource for \"default/*\";\ndeny \"tenant default\";",
+	        "policy resource for \"default/model/special\";\ndeny \"special\";",
+	};
+	size_t lens[3];
+	json_t *refs = js("{\"k\":1}"), *claims = js("{\"submods\":{}}");
+	struct cs_rv_getter g = {get_by_name, refs};
+	struct cs_rv_source rv = cs_rv_source_getter(&g, 0);
+	struct cs_resource_in in = {.claims = claims, .rv = &rv};
+	struct cs_decision d;
+
+	for (size_t i = 0; i < 3; i++)
+		lens[i] = strlen(texts[i]);
+	in.path = "default/model/llama";
+	CHECK_OK(cs_policy_decide(texts, lens, 3, &in, &d));
+	CHECK_STR(d.reason, "model");
+	in.path = "default/model/special";
+	CHECK_ERR(cs_policy_decide(texts, lens, 3, &in, &d), CS_ERR_DENIED);
+	CHECK_STR(d.reason, "special");
+	in.path = "default/key/x";
+	CHECK_ERR(cs_policy_decide(texts, lens, 3, &in, &d), CS_ERR_DENIED);
+	CHECK_STR(d.reason, "tenant default");
+	/* Nothing matches: the built-in default. */
+	in.path = "other/key/x";
+	CHECK_ERR(cs_policy_decide(texts, lens, 3, &in, &d), CS_ERR_DENIED);
+	CHECK_STR(d.reason, "the token has no submodules");
+	CHECK_ERR(cs_policy_decide(NULL, NULL, 0, &in, &d), CS_ERR_DENIED);
+	CHECK_STR(d.reason, "the token has no submodules");
+	/* A stored policy that does not compile, or of the other kind, denies everything. */
+	const char *broken[] = {texts[0], "policy resource;\nallow if;"};
+	size_t blens[] = {lens[0], strlen(broken[1])};
+	in.path = "default/model/llama";
+	CHECK_ERR(cs_policy_decide(broken, blens, 2, &in, &d), CS_ERR_DENIED);
+	CHECK_STR(d.reason,
+	          "stored resource policy 2 does not compile (2:9: expected an expression, "
+	          "found ';')");
+	const char *other[] = {"policy appraisal;\nhardware = 2;"};
+	size_t olen[] = {strlen(other[0])};
+	CHECK_ERR(cs_policy_decide(other, olen, 1, &in, &d), CS_ERR_DENIED);
+	CHECK(strstr(d.reason, "not a resource policy") != NULL);
+	in.path = NULL;
+	CHECK_ERR(cs_policy_decide(texts, lens, 3, &in, &d), CS_ERR_INVAL);
+
+	/* Appraisal: the TEE's own, else "*", else the built-in default. */
+	const char *ap[] = {"policy appraisal for \"snp\";\nhardware = 3;",
+	                    "policy appraisal for \"*\";\nhardware = 4;"};
+	size_t aplen[] = {strlen(ap[0]), strlen(ap[1])};
+	struct cs_appraisal_in ain = {.claims = claims, .tee = "snp", .rv = &rv};
+	struct cs_appraisal a;
+	CHECK_OK(cs_policy_appraise(ap, aplen, 2, &ain, &a));
+	CHECK(a.tv[CS_AR4SI_HARDWARE] == 3);
+	ain.tee = "tdx";
+	CHECK_OK(cs_policy_appraise(ap, aplen, 2, &ain, &a));
+	CHECK(a.tv[CS_AR4SI_HARDWARE] == 4);
+	CHECK_OK(cs_policy_appraise(ap, aplen, 1, &ain, &a));
+	CHECK(a.tv[CS_AR4SI_HARDWARE] == 97 && a.status == CS_TIER_CONTRAINDICATED);
+	CHECK_ERR(cs_policy_appraise(texts, lens, 1, &ain, &a), CS_ERR_POLICY);
+	CHECK(a.tv[CS_AR4SI_HARDWARE] == CS_AR4SI_FAILED && strstr(a.reason, "not an appraisal"));
+	json_decref(refs);
+	json_decref(claims);
+}
+
 int
 main(void)
 {
@@ -723,5 +797,6 @@ main(void)
 	T_RUN(test_defaults);
 	T_RUN(test_glob_select);
 	T_RUN(test_cache);
+	T_RUN(test_broker);
 	return t_done();
 }
