@@ -204,32 +204,17 @@ ct_select(size_t mask, size_t a, size_t b)
 }
 
 /*
- * RFC 8017 §7.2.2 step 3 and RFC 7516 §11.5, without data-dependent branches: EM = 0x00 || 0x02
- * || PS (>= 8 nonzero bytes) || 0x00 || M, and M must be exactly key_len bytes long; otherwise the
- * output is the caller's fallback.
+ * RFC 8017 §7.2.2 step 3 and RFC 7516 §11.5, without data-dependent branches or memory accesses:
+ * EM = 0x00 || 0x02 || PS (>= 8 nonzero bytes) || 0x00 || M, and M must be exactly key_len bytes
+ * long; then out (which holds the fallback) takes M, else keeps the fallback. klen and key_len
+ * are public (klen >= key_len + 11). tests/unit/test_ct.c checks under valgrind that no branch
+ * or address depends on em.
  */
-enum cs_err
-cs_rsa_pkcs1_decrypt_key(const struct cs_key *k, const uint8_t *ct, size_t n,
-                         const uint8_t *fallback, size_t key_len, uint8_t *out)
+void
+cs_pkcs1_v15_select(const uint8_t *em, size_t klen, size_t key_len, uint8_t *out)
 {
-	uint8_t *em = NULL;
-	size_t klen = 0, cap = 0, i, zero_at = 0, good, found = 0;
-	enum cs_err err;
+	size_t i, zero_at = 0, good, found = 0;
 
-	ENSURE(fallback != NULL && out != NULL && key_len > 0, CS_ERR_INVAL);
-	/* Copy the fallback first: every exit below leaves out holding a usable key, and the
-	 * final select reads it back from out (so out may equal fallback). */
-	memmove(out, fallback, key_len);
-	err = rsa_decrypt_raw(k, RSA_NO_PADDING, ct, n, &em, &klen, &cap);
-	if (err == CS_ERR_DECRYPT)
-		return CS_OK; /* wrong ciphertext length or ct >= n: both public facts */
-	TRY(err);
-	/* A key that cannot fit the padding is rejected on public data (the key and modulus sizes).
-	 */
-	if (klen != cap || key_len > klen - 11) {
-		cs_secure_free(em, cap);
-		return CS_OK;
-	}
 	good = ct_eq(em[0], 0) & ct_eq(em[1], 2);
 	/* zero_at: the index of the first zero byte after the two-byte prefix. */
 	for (i = 2; i < klen; i++) {
@@ -244,6 +229,27 @@ cs_rsa_pkcs1_decrypt_key(const struct cs_key *k, const uint8_t *ct, size_t n,
 	good &= ct_eq(klen - zero_at - 1, key_len);
 	for (i = 0; i < key_len; i++)
 		out[i] = (uint8_t)ct_select(good, em[klen - key_len + i], out[i]);
+}
+
+enum cs_err
+cs_rsa_pkcs1_decrypt_key(const struct cs_key *k, const uint8_t *ct, size_t n,
+                         const uint8_t *fallback, size_t key_len, uint8_t *out)
+{
+	uint8_t *em = NULL;
+	size_t klen = 0, cap = 0;
+	enum cs_err err;
+
+	ENSURE(fallback != NULL && out != NULL && key_len > 0, CS_ERR_INVAL);
+	/* Copy the fallback first: every exit below leaves out holding a usable key, and the
+	 * final select reads it back from out (so out may equal fallback). */
+	memmove(out, fallback, key_len);
+	err = rsa_decrypt_raw(k, RSA_NO_PADDING, ct, n, &em, &klen, &cap);
+	if (err == CS_ERR_DECRYPT)
+		return CS_OK; /* wrong ciphertext length or ct >= n: both public facts */
+	TRY(err);
+	/* A key that cannot fit the padding is rejected on public data (key and modulus sizes). */
+	if (klen == cap && key_len <= klen - 11)
+		cs_pkcs1_v15_select(em, klen, key_len, out);
 	cs_secure_free(em, cap);
 	return CS_OK;
 }
