@@ -6,7 +6,15 @@
  * Run plainly, the same cases check the function's results against the naive reference.
  */
 #include <stdbool.h>
+
+#if __has_include(<valgrind/memcheck.h>)
 #include <valgrind/memcheck.h>
+#else /* without valgrind's headers only the functional checks run */
+#define RUNNING_ON_VALGRIND 0
+#define VALGRIND_COUNT_ERRORS 0u
+#define VALGRIND_MAKE_MEM_UNDEFINED(p, n) ((void)(p), (void)(n))
+#define VALGRIND_MAKE_MEM_DEFINED(p, n) ((void)(p), (void)(n))
+#endif
 
 #include "crypto/internal.h"
 #include "crypto/rand.h"
