@@ -14,7 +14,7 @@ rather than against our own broker only:
     resource (Trustee's PluginInternalError), which custos-agent must turn into a bounded retry.
 
 Usage: fake_trustee.py [--resource repo/type/tag=VALUE]... [--fail-gets N] [--token-ttl S]
-                       [--deny repo/type/tag]...
+                       [--deny repo/type/tag]... [--huge-challenge]
                        [--cert PEM --key PEM]
 Prints "PORT <n>" once listening on 127.0.0.1. GET /fake/stats returns request counters.
 """
@@ -49,6 +49,7 @@ class State:
             self.resources[path] = value.encode()
         self.fail_gets = args.fail_gets
         self.deny = set(args.deny or [])
+        self.huge = args.huge_challenge
         self.token_ttl = args.token_ttl
         self.stats = {"auth": 0, "attest": 0, "resource": 0, "resource_ok": 0}
         self.last_attest_body = None
@@ -102,6 +103,18 @@ class Handler(BaseHTTPRequestHandler):
             raw = self.body()
         except ValueError as e:
             return error(self, 401, "HttpError", str(e))
+        if self.path == "/kbs/v0/auth" and st.huge:
+            # A hostile or broken broker: a challenge far over any sane size.
+            body = b'{"nonce":"' + b"A" * (8 << 20) + b'","extra-params":""}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            try:
+                self.wfile.write(body)
+            except OSError:
+                pass
+            return None
         if self.path == "/kbs/v0/auth":
             with st.lock:
                 st.stats["auth"] += 1
@@ -235,6 +248,7 @@ def main():
     ap.add_argument("--resource", action="append")
     ap.add_argument("--fail-gets", type=int, default=0)
     ap.add_argument("--deny", action="append")
+    ap.add_argument("--huge-challenge", action="store_true")
     ap.add_argument("--token-ttl", type=int, default=300)
     ap.add_argument("--cert")
     ap.add_argument("--key")

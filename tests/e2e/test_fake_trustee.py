@@ -104,6 +104,36 @@ def test_plain(tmp):
         f.stop()
 
 
+def test_hostile():
+    """A broker that is down, one that never answers, one that answers too much: exit 2 with
+    the reason, in bounded time, nothing on stdout."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    rc, out, err = agent("get-resource", "kbs:///default/key/k1", url="http://127.0.0.1:%d" % port)
+    u.check(rc == 2 and out == b"" and "network" in err, "broker down: exit 2 (%d %s)" % (rc, err))
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(8)  # accepts connections in the kernel, never answers
+    t0 = time.time()
+    rc, out, err = u.run([AGENT, "get-resource", "--tee", "sample", "--timeout", "1", "--kbs",
+                          "http://127.0.0.1:%d" % s.getsockname()[1], "kbs:///default/key/k1"])
+    el = time.time() - t0
+    s.close()
+    u.check(rc == 2 and "timed out" in err, "silent broker: timeout, exit 2 (%d %s)" % (rc, err))
+    u.check(el < 10, "the timeout bounds the wait (%.1f s)" % el)
+    f = u.Fake("--huge-challenge")
+    try:
+        rc, out, err = agent("get-resource", "kbs:///default/key/k1",
+                             url="http://127.0.0.1:%d" % f.port)
+        u.check(rc == 2 and out == b"" and "size limit" in err,
+                "8 MiB challenge refused by the response cap (%d %s)" % (rc, err))
+    finally:
+        f.stop()
+
+
 def test_https(tmp):
     cert, key = u.self_signed(tmp)
     odir = os.path.join(tmp, "other")
@@ -211,6 +241,7 @@ def main():
         os.makedirs(os.path.join(tmp, "out"))
         test_plain(os.path.join(tmp, "out"))
         test_https(tmp)
+    test_hostile()
     test_serve()
     u.done()
 
