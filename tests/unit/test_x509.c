@@ -519,34 +519,46 @@ make_pki(const char *dir)
 {
 	char cmd[8192];
 
-	snprintf(cmd, sizeof(cmd),
-	         "set -e; exec >/dev/null 2>&1; cd '%s'\n"
-	         "cat > ca.cnf <<'EOF'\n"
-	         "[ca]\ndefault_ca = d\n"
-	         "[d]\ndatabase = index.txt\nnew_certs_dir = .\ncertificate = ca.pem\n"
-	         "private_key = ca.key\ndefault_md = sha256\ndefault_crl_days = 1\n"
-	         "crlnumber = crlnumber\n"
-	         "EOF\n"
-	         "printf "
-	         "'basicConstraints=critical,CA:false\\nkeyUsage=critical,digitalSignature\\n'"
-	         " > leaf.ext\n"
-	         ": > index.txt; echo 01 > crlnumber\n"
-	         "for ca in ca other; do openssl req -x509 -newkey ec -pkeyopt "
-	         "ec_paramgen_curve:P-256 -nodes -keyout $ca.key -out $ca.pem -subj \"/CN=$ca\" "
-	         "-days 10 -addext basicConstraints=critical,CA:true -addext "
-	         "keyUsage=critical,keyCertSign,cRLSign; done\n"
-	         "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key "
-	         "-out leaf.csr -subj /CN=leaf\n"
-	         "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 5 "
-	         "-extfile leaf.ext -out leaf.pem\n"
-	         "openssl ca -batch -config ca.cnf -gencrl -out empty.crl\n"
-	         "openssl ca -batch -config ca.cnf -keyfile other.key -cert other.pem -gencrl "
-	         "-out other.crl\n"
-	         "openssl ca -batch -config ca.cnf -revoke leaf.pem\n"
-	         "openssl ca -batch -config ca.cnf -gencrl -out revoked.crl\n"
-	         "openssl crl -in revoked.crl -outform der -out revoked.der\n"
-	         "cat empty.crl other.crl > two.crl\n",
-	         dir);
+	snprintf(
+	        cmd, sizeof(cmd),
+	        "set -e; exec >/dev/null 2>&1; cd '%s'\n"
+	        "cat > ca.cnf <<'EOF'\n"
+	        "[ca]\ndefault_ca = d\n"
+	        "[d]\ndatabase = index.txt\nnew_certs_dir = .\ncertificate = ca.pem\n"
+	        "private_key = ca.key\ndefault_md = sha256\ndefault_crl_days = 1\n"
+	        "crlnumber = crlnumber\n"
+	        "EOF\n"
+	        "printf "
+	        "'basicConstraints=critical,CA:false\\nkeyUsage=critical,digitalSignature\\n'"
+	        " > leaf.ext\n"
+	        ": > index.txt; echo 01 > crlnumber\n"
+	        "for ca in ca other; do openssl req -x509 -newkey ec -pkeyopt "
+	        "ec_paramgen_curve:P-256 -nodes -keyout $ca.key -out $ca.pem -subj \"/CN=$ca\" "
+	        "-days 10 -addext basicConstraints=critical,CA:true -addext "
+	        "keyUsage=critical,keyCertSign,cRLSign; done\n"
+	        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout leaf.key "
+	        "-out leaf.csr -subj /CN=leaf\n"
+	        "openssl x509 -req -in leaf.csr -CA ca.pem -CAkey ca.key -set_serial 2 -days 5 "
+	        "-extfile leaf.ext -out leaf.pem\n"
+	        "openssl ca -batch -config ca.cnf -gencrl -out empty.crl\n"
+	        "openssl ca -batch -config ca.cnf -keyfile other.key -cert other.pem -gencrl "
+	        "-out other.crl\n"
+	        "openssl ca -batch -config ca.cnf -revoke leaf.pem\n"
+	        "openssl ca -batch -config ca.cnf -gencrl -out revoked.crl\n"
+	        "openssl crl -in revoked.crl -outform der -out revoked.der\n"
+	        "cat empty.crl other.crl > two.crl\n"
+	        /* sub: issued by the (non-CA) leaf; sub2: by nokcs, a CA without keyCertSign. */
+	        "printf 'basicConstraints=critical,CA:true\\nkeyUsage=critical,digitalSignature\\n'"
+	        " > nokcs.ext\n"
+	        "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout sub.key "
+	        "-out sub.csr -subj /CN=sub\n"
+	        "openssl x509 -req -in sub.csr -CA leaf.pem -CAkey leaf.key -set_serial 3 -days 2 "
+	        "-extfile leaf.ext -out sub.pem\n"
+	        "openssl x509 -req -in sub.csr -CA ca.pem -CAkey ca.key -set_serial 4 -days 5 "
+	        "-extfile nokcs.ext -out nokcs.pem\n"
+	        "openssl x509 -req -in leaf.csr -CA nokcs.pem -CAkey sub.key -set_serial 5 -days 2 "
+	        "-extfile leaf.ext -out sub2.pem\n",
+	        dir);
 	return system(cmd) == 0;
 }
 
@@ -639,6 +651,26 @@ test_crl(void)
 		CHECK_OK(cs_x509_set_add(wrong, leaf));
 		CHECK_ERR(cs_x509_chain_verify(leaf, NULL, wrong, NULL, now), CS_ERR_CERT);
 		cs_x509_set_free(wrong);
+	}
+	/* Basic constraints and key usage of issuers: a non-CA leaf, and a CA without keyCertSign,
+	 * cannot issue, even when given as intermediates to a pinned root. */
+	{
+		struct cs_x509 *sub = load_pem(dir, "sub.pem"), *sub2 = load_pem(dir, "sub2.pem");
+		struct cs_x509 *nokcs = load_pem(dir, "nokcs.pem");
+		struct cs_x509_set *mid = NULL;
+		CHECK_OK(cs_x509_set_new(&mid));
+		if (sub != NULL && sub2 != NULL && nokcs != NULL && mid != NULL) {
+			CHECK_OK(cs_x509_set_add(mid, leaf));
+			CHECK_ERR(cs_x509_chain_verify(sub, mid, roots, NULL, now), CS_ERR_CERT);
+			CHECK_OK(cs_x509_set_add(mid, nokcs));
+			CHECK_ERR(cs_x509_chain_verify(sub2, mid, roots, NULL, now), CS_ERR_CERT);
+			/* Unrelated intermediates do not disturb a good chain. */
+			CHECK_OK(cs_x509_chain_verify(leaf, mid, roots, NULL, now));
+		}
+		cs_x509_set_free(mid);
+		cs_x509_free(sub);
+		cs_x509_free(sub2);
+		cs_x509_free(nokcs);
 	}
 	/* Strict mode accepts this RFC 5280-clean chain. */
 	CHECK_OK(cs_x509_chain_verify_flags(leaf, NULL, roots, NULL, now, CS_X509_STRICT));
