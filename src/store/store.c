@@ -106,13 +106,24 @@ check_kind(const char *s)
 /* ---- the master key file ---- */
 
 static enum cs_err
-fsync_dir_of(const char *path)
+fsync_dir(const char *dir)
 {
-	char dir[PATH_MAX];
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	enum cs_err err = CS_OK;
+
+	ENSURE(fd >= 0, CS_ERR_IO);
+	if (fsync(fd) != 0)
+		err = CS_ERR_IO;
+	close(fd);
+	return err;
+}
+
+/* The directory part of path ("." when there is none) into dir. */
+static enum cs_err
+dir_of(const char *path, char dir[PATH_MAX])
+{
 	const char *slash = strrchr(path, '/');
 	size_t n;
-	int fd;
-	enum cs_err err = CS_OK;
 
 	if (slash == NULL) {
 		dir[0] = '.';
@@ -121,52 +132,68 @@ fsync_dir_of(const char *path)
 		n = (size_t)(slash - path);
 		if (n == 0)
 			n = 1; /* "/file" lives in "/" */
-		ENSURE(n < sizeof(dir), CS_ERR_IO);
+		ENSURE(n < PATH_MAX, CS_ERR_IO);
 		memcpy(dir, path, n);
 	}
 	dir[n] = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	ENSURE(fd >= 0, CS_ERR_IO);
-	if (fsync(fd) != 0)
-		err = CS_ERR_IO;
-	close(fd);
-	return err;
+	return CS_OK;
+}
+
+/* Writes the key to fd and makes it durable. */
+static enum cs_err
+write_key(int fd, const uint8_t *key)
+{
+	ENSURE(fchmod(fd, 0600) == 0, CS_ERR_IO);
+	ENSURE(write(fd, key, MKEY_LEN) == (ssize_t)MKEY_LEN, CS_ERR_IO);
+	ENSURE(fsync(fd) == 0, CS_ERR_IO);
+	return CS_OK;
 }
 
 /*
- * Creates the key file atomically: the 32 bytes are written and fsynced under a temporary name
- * made with O_EXCL and mode 0600, then link(2)ed to the final name (which fails if it exists, so
- * two processes racing to create it agree on one key) and the directory is fsynced. A crash leaves
- * either no key file or a complete one, never a short one.
+ * Creates the key file atomically: the 32 bytes are written and fsynced in a file that has no
+ * name yet (O_TMPFILE, mode 0600; where the file system lacks it, a temporary name made with
+ * O_EXCL), then linked to the final name, which fails if it exists, so two processes racing to
+ * create it agree on one key; then the directory is fsynced. A crash leaves no key file or a
+ * complete one, never a short one (and, with O_TMPFILE, no stray copy).
  */
 static enum cs_err
 mkey_create(const char *path)
 {
-	char tmp[PATH_MAX];
+	char dir[PATH_MAX], tmp[PATH_MAX];
 	uint8_t key[MKEY_LEN];
-	int fd = -1, n;
-	enum cs_err err = CS_ERR_IO;
+	int fd = -1, n, linked;
+	bool named = false;
+	enum cs_err err;
 
+	TRY(dir_of(path, dir));
 	n = snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
 	ENSURE(n > 0 && (size_t)n < sizeof(tmp), CS_ERR_CONFIG);
 	TRY(cs_random(key, sizeof(key)));
-	fd = mkostemp(tmp, O_CLOEXEC); /* O_CREAT | O_EXCL, mode 0600 */
-	if (fd < 0)
-		goto out;
-	if (fchmod(fd, 0600) != 0 || write(fd, key, sizeof(key)) != (ssize_t)sizeof(key) ||
-	    fsync(fd) != 0)
-		goto out_unlink;
-	if (link(tmp, path) != 0 && errno != EEXIST)
-		goto out_unlink;
-	if (fsync_dir_of(path) != CS_OK)
-		goto out_unlink;
-	err = CS_OK;
-out_unlink:
-	(void)unlink(tmp);
-out:
+	fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fd = mkostemp(tmp, O_CLOEXEC); /* O_CREAT | O_EXCL, mode 0600 */
+		named = true;
+	}
+	err = fd >= 0 ? write_key(fd, key) : CS_ERR_IO;
+	cs_wipe(key, sizeof(key));
+	if (err == CS_OK) {
+		if (named) {
+			linked = link(tmp, path);
+		} else {
+			/* Linking an unnamed file by its /proc path needs no privilege. */
+			char proc[64];
+			snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+			linked = linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW);
+		}
+		if (linked != 0 && errno != EEXIST)
+			err = CS_ERR_IO;
+	}
+	if (err == CS_OK)
+		err = fsync_dir(dir);
+	if (named && fd >= 0)
+		(void)unlink(tmp);
 	if (fd >= 0)
 		close(fd);
-	cs_wipe(key, sizeof(key));
 	return err;
 }
 

@@ -5,6 +5,7 @@
  * after hand edits, and many threads at once.
  */
 #include <fcntl.h>
+#include <glob.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -301,6 +302,12 @@ test_master_key(void)
 	o.master_key_path = key;
 	CHECK_OK(cs_store_open(url, &o, &s));
 	CHECK(stat(key, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 32);
+	/* No temporary copy of the key is left beside it. */
+	glob_t g;
+	char pat[420];
+	snprintf(pat, sizeof(pat), "%s*", key);
+	CHECK(glob(pat, 0, NULL, &g) == 0 && g.gl_pathc == 1);
+	globfree(&g);
 	CHECK_OK(cs_store_resource_put(s, "a/b/c", (const uint8_t *)"v", 1, NULL));
 	cs_store_free(s);
 	s = NULL;
