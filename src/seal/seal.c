@@ -297,6 +297,112 @@ pread_full(int fd, uint8_t *p, size_t n, uint64_t off)
 	return CS_OK;
 }
 
+static enum cs_err
+pwrite_full(int fd, const uint8_t *p, size_t n, uint64_t off)
+{
+	while (n > 0) {
+		size_t want = n > (1u << 30) ? (1u << 30) : n;
+		ssize_t w = pwrite(fd, p, want, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return CS_ERR_IO;
+		p += w;
+		n -= (size_t)w;
+		off += (uint64_t)w;
+	}
+	return CS_OK;
+}
+
+/* Where a regular file's descriptor stands, or -1 when fd is not a regular file. */
+static off_t
+regular_pos(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return -1;
+	return lseek(fd, 0, SEEK_CUR);
+}
+
+/*
+ * File to file, both regular: every worker preads its chunk, seals or opens it in place and
+ * pwrites it at its own offset, so reading, crypto and writing all run in parallel. Offsets are
+ * relative to in_start / out_start (the plaintext's start and the sealed file's header).
+ */
+struct pfile {
+	int in, out;
+	uint64_t pt_start, sealed_start; /* plaintext and sealed-file origins in their fds */
+	const struct cs_seal_header *h;
+	const struct cs_seal_keys *keys;
+	const uint8_t *bound;
+	size_t chunk;
+	uint64_t nchunks, base;
+	int encrypt;
+	struct workers ws;
+};
+
+static enum cs_err
+pfile_job(void *arg, unsigned worker, uint64_t j)
+{
+	struct pfile *pf = arg;
+	struct worker *w = &pf->ws.w[worker];
+	uint64_t i = pf->base + j, start = i * pf->chunk;
+	uint64_t left = pf->h->plaintext_len - start;
+	size_t n = left < pf->chunk ? (size_t)left : pf->chunk;
+	uint64_t sealed_off = pf->sealed_start + CS_SEAL_HEADER_LEN + i * (pf->chunk + 16);
+	int last = i + 1 == pf->nchunks;
+	enum cs_err err;
+
+	if (w->buf == NULL) {
+		w->buf = malloc(pf->chunk + CS_SEAL_TAG_LEN);
+		if (w->buf == NULL)
+			return CS_ERR_NOMEM;
+		w->cap = pf->chunk + CS_SEAL_TAG_LEN;
+	}
+	if (pf->encrypt) {
+		err = pread_full(pf->in, w->buf, n, pf->pt_start + start);
+		if (err == CS_ERR_TRUNCATED)
+			err = CS_ERR_LENGTH; /* the input shrank while being sealed */
+		if (err == CS_OK)
+			err = chunk_crypt(&w->g, 1, pf->keys, pf->bound, i, last, w->buf, n, w->buf,
+			                  w->buf + n);
+		if (err == CS_OK)
+			err = pwrite_full(pf->out, w->buf, n + CS_SEAL_TAG_LEN, sealed_off);
+	} else {
+		err = pread_full(pf->in, w->buf, n + CS_SEAL_TAG_LEN, sealed_off);
+		if (err == CS_OK)
+			err = chunk_crypt(&w->g, 0, pf->keys, pf->bound, i, last, w->buf, n, w->buf,
+			                  w->buf + n);
+		if (err == CS_OK)
+			err = pwrite_full(pf->out, w->buf, n, pf->pt_start + start);
+	}
+	cs_wipe(w->buf, n);
+	return err;
+}
+
+static enum cs_err
+pfile_run(struct pfile *pf, struct pool *pool, unsigned threads, const struct cs_seal_opts *opts)
+{
+	enum cs_err err = CS_OK;
+	uint64_t step = 64 * (uint64_t)threads;
+
+	TRY(workers_init(&pf->ws, threads));
+	for (pf->base = 0; pf->base < pf->nchunks && err == CS_OK; pf->base += step) {
+		uint64_t k = pf->nchunks - pf->base < step ? pf->nchunks - pf->base : step;
+		uint64_t done;
+
+		err = pool_run(pool, pfile_job, pf, k);
+		done = (pf->base + k) * pf->chunk;
+		if (done > pf->h->plaintext_len)
+			done = pf->h->plaintext_len;
+		if (err == CS_OK && opts != NULL && opts->progress != NULL)
+			opts->progress(opts->progress_arg, done, pf->h->plaintext_len);
+	}
+	workers_fini(&pf->ws);
+	return err;
+}
+
 static unsigned
 threads_of(const struct cs_seal_opts *o)
 {
@@ -424,6 +530,37 @@ cs_seal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN], const 
 	if ((err = pool_init(&pool, threads)) != CS_OK)
 		goto out;
 	pool_up = true;
+	if (known && (opts == NULL || !opts->want_sha256) &&
+	    (out_start = regular_pos(out_fd)) >= 0) {
+		struct pfile pf = {.in = in_fd,
+		                   .out = out_fd,
+		                   .h = &h,
+		                   .keys = keys,
+		                   .bound = raw,
+		                   .chunk = chunk,
+		                   .nchunks = cs_seal_chunk_count(&h),
+		                   .encrypt = 1};
+		off_t in_start = lseek(in_fd, 0, SEEK_CUR);
+
+		err = CS_ERR_IO;
+		if (in_start < 0)
+			goto out;
+		pf.pt_start = (uint64_t)in_start;
+		pf.sealed_start = (uint64_t)out_start;
+		if ((err = pwrite_full(out_fd, raw, sizeof(raw), pf.sealed_start)) != CS_OK ||
+		    (err = pfile_run(&pf, &pool, threads, opts)) != CS_OK)
+			goto out;
+		/* The input must not have grown either; leave both descriptors at their ends. */
+		err = CS_ERR_LENGTH;
+		if (fstat(in_fd, &st) != 0 || (uint64_t)st.st_size != pf.pt_start + want_len)
+			goto out;
+		err = CS_ERR_IO;
+		if (lseek(in_fd, 0, SEEK_END) < 0 ||
+		    lseek(out_fd, (off_t)(pf.sealed_start + cs_seal_sealed_len(&h)), SEEK_SET) < 0)
+			goto out;
+		total = want_len;
+		goto done;
+	}
 	if (opts != NULL && opts->want_sha256 && (err = cs_hash_init(&hc, CS_SHA256)) != CS_OK)
 		goto out;
 	if ((err = write_full(out_fd, raw, sizeof(raw))) != CS_OK)
@@ -485,6 +622,7 @@ cs_seal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN], const 
 		if ((err = cs_hash_final(&hc, res->plaintext_sha256)) != CS_OK)
 			goto out;
 	}
+done:
 	if ((err = cs_hash(CS_SHA256, raw, sizeof(raw), res->header_sha256)) != CS_OK)
 		goto out;
 	res->plaintext_len = total;
@@ -523,6 +661,7 @@ cs_unseal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN],
 	struct pool pool;
 	uint8_t raw[CS_SEAL_HEADER_LEN], extra;
 	bool pool_up = false;
+	off_t in_pos, out_pos;
 	uint64_t nchunks, idx = 0, done = 0;
 	unsigned threads = threads_of(opts);
 	size_t per_batch = 2 * (size_t)threads, chunk, got;
@@ -542,6 +681,38 @@ cs_unseal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN],
 	if ((err = pool_init(&pool, threads)) != CS_OK)
 		goto out;
 	pool_up = true;
+	if ((opts == NULL || !opts->want_sha256) && (in_pos = regular_pos(in_fd)) >= 0 &&
+	    (out_pos = regular_pos(out_fd)) >= 0) {
+		struct pfile pf = {.in = in_fd,
+		                   .out = out_fd,
+		                   .h = &h,
+		                   .keys = keys,
+		                   .bound = raw,
+		                   .chunk = chunk,
+		                   .nchunks = nchunks,
+		                   .encrypt = 0};
+		struct stat st;
+		uint64_t have;
+
+		pf.sealed_start = (uint64_t)in_pos - CS_SEAL_HEADER_LEN;
+		pf.pt_start = (uint64_t)out_pos;
+		/* The authenticated length fixes the size: refuse a truncated or extended file
+		 * before writing anything. */
+		err = CS_ERR_IO;
+		if (fstat(in_fd, &st) != 0)
+			goto out;
+		have = (uint64_t)st.st_size - pf.sealed_start;
+		err = have < cs_seal_sealed_len(&h) ? CS_ERR_TRUNCATED : CS_ERR_TRAILING;
+		if (have != cs_seal_sealed_len(&h))
+			goto out;
+		if ((err = pfile_run(&pf, &pool, threads, opts)) != CS_OK)
+			goto out;
+		err = CS_ERR_IO;
+		if (lseek(in_fd, 0, SEEK_END) < 0 ||
+		    lseek(out_fd, (off_t)(pf.pt_start + h.plaintext_len), SEEK_SET) < 0)
+			goto out;
+		goto done;
+	}
 	if (opts != NULL && opts->want_sha256 && (err = cs_hash_init(&hc, CS_SHA256)) != CS_OK)
 		goto out;
 	while (idx < nchunks) {
@@ -581,6 +752,7 @@ cs_unseal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN],
 	if (opts != NULL && opts->want_sha256 &&
 	    (err = cs_hash_final(&hc, res->plaintext_sha256)) != CS_OK)
 		goto out;
+done:
 	if ((err = cs_hash(CS_SHA256, raw, sizeof(raw), res->header_sha256)) != CS_OK)
 		goto out;
 	res->plaintext_len = h.plaintext_len;

@@ -144,6 +144,45 @@ roundtrip(size_t n, unsigned threads)
 	CHECK(stat(path("sealed"), &st) == 0);
 	CHECK((uint64_t)st.st_size == CS_SEAL_HEADER_LEN + n + 16 * (n == 0 ? 1 : (n + C - 1) / C));
 
+	/* The parallel file-to-file path (no digest asked): same plaintext back. */
+	{
+		struct cs_seal_opts o = {.threads = threads, .chunk_log2 = LOG2};
+		int i = open(path("pt"), O_RDONLY),
+		    w = open(path("sealed2"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+		CHECK_OK(cs_seal_stream(i, w, kek, KEY_ID, &o, &res));
+		CHECK(lseek(w, 0, SEEK_CUR) == (off_t)cs_seal_sealed_len(&(struct cs_seal_header){
+		                                       .chunk_log2 = LOG2, .plaintext_len = n}));
+		close(i);
+		close(w);
+		CHECK_OK(open_read_all(path("sealed2"), kek, &got, &got_n));
+		CHECK(got_n == n && (n == 0 || memcmp(got, pt, n) == 0));
+		free(got);
+		got = NULL;
+		/* And the sequential reader on it, through a pipe (the batch path). */
+		struct cs_seal_result r2;
+		struct cs_seal_opts o2 = {.threads = threads, .want_sha256 = 1};
+		int p[2];
+		CHECK(pipe(p) == 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(p[0]);
+			int fd = open(path("sealed2"), O_RDONLY);
+			uint8_t buf[4096];
+			ssize_t r;
+			while ((r = read(fd, buf, sizeof(buf))) > 0)
+				if (write(p[1], buf, (size_t)r) != r)
+					_exit(1);
+			_exit(0);
+		}
+		close(p[1]);
+		int nul = open("/dev/null", O_WRONLY);
+		CHECK_OK(cs_unseal_stream(p[0], nul, kek, &o2, &r2));
+		close(nul);
+		close(p[0]);
+		waitpid(pid, NULL, 0);
+		CHECK_MEM(r2.plaintext_sha256, dig, 32);
+	}
+
 	/* Sequential unseal. */
 	CHECK_OK(unseal_file(path("sealed"), path("out"), kek, threads));
 	free(got);
