@@ -80,7 +80,7 @@ test_peek_claims(void)
 	CHECK_ERR(cs_rcar_peek_claims("abc", 3, &c), CS_ERR_TOKEN);
 	CHECK(c == NULL);
 	CHECK_ERR(cs_rcar_peek_claims("a.b.c.d", 7, &c), CS_ERR_TOKEN);
-	CHECK(cs_rcar_peek_claims("a.!!.c", 6, &c) != CS_OK);
+	CHECK(cs_rcar_peek_claims("a.!!!!.c", 8, &c) != CS_OK);
 	/* A payload that is JSON but not an object. */
 	CHECK_ERR(cs_rcar_peek_claims("a.WzFd.c", 8, &c), CS_ERR_TOKEN);
 	CHECK(c == NULL);
