@@ -95,6 +95,8 @@ static const char *const st_sql[ST_COUNT_] = {
                             " hash = excluded.hash, mac = excluded.mac",
         [ST_AUD_ITER] = "SELECT seq, time, kind, body, hash FROM audit"
                         " WHERE seq >= $1 AND ($2 = 0 OR seq <= $2) ORDER BY seq",
+        [ST_META_GET] = "SELECT v FROM meta WHERE k = $1",
+        [ST_META_ADD] = "INSERT INTO meta (k, v) VALUES ($1, $2) ON CONFLICT (k) DO NOTHING",
 };
 
 /* Type OIDs of the parameters (pg_type.h): text, int8, bytea. */

@@ -677,6 +677,30 @@ out:
 	return err;
 }
 
+/* ---- settings ---- */
+
+static enum cs_err
+meta_row(void *arg, const struct sql_row *r)
+{
+	size_t len = 0;
+	const uint8_t *p = r->d->col_blob(r, 0, &len);
+
+	ENSURE(p != NULL || len == 0, CS_ERR_STORE);
+	return cs_buf_append(arg, p, len);
+}
+
+static enum cs_err
+meta_get(void *be, const char *k, struct cs_buf *out)
+{
+	return run_row(be, ST_META_GET, PARAMS(PT(k)), meta_row, out);
+}
+
+static enum cs_err
+meta_add(void *be, const char *k, const char *v)
+{
+	return run_write(be, ST_META_ADD, PARAMS(PT(k), PT(v)), NULL);
+}
+
 /* ---- open / close ---- */
 
 static void
@@ -720,6 +744,8 @@ static const struct cs_store_ops sql_ops = {
         .nonce_purge = nonce_purge,
         .audit_append = audit_append,
         .audit_iter = audit_iter,
+        .meta_get = meta_get,
+        .meta_add = meta_add,
 };
 
 enum cs_err

@@ -40,6 +40,8 @@ enum sql_st {
 	ST_AUD_INS,      /* (seq, time, kind, body, hash) */
 	ST_AUD_HEAD_SET, /* (seq, hash, mac); insert or replace the one head row */
 	ST_AUD_ITER,     /* (from, to or 0) -> seq, time, kind, body, hash; by seq */
+	ST_META_GET,     /* (k) -> v */
+	ST_META_ADD,     /* (k, v); nothing when k exists */
 	ST_COUNT_
 };
 

@@ -86,6 +86,8 @@ static const char *const st_sql[ST_COUNT_] = {
                             " VALUES (1, ?1, ?2, ?3)",
         [ST_AUD_ITER] = "SELECT seq, time, kind, body, hash FROM audit"
                         " WHERE seq >= ?1 AND (?2 = 0 OR seq <= ?2) ORDER BY seq",
+        [ST_META_GET] = "SELECT v FROM meta WHERE k = ?1",
+        [ST_META_ADD] = "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO NOTHING",
 };
 
 static const struct sql_driver sqlite_driver_;

@@ -260,13 +260,67 @@ open_postgres(const char *url, const struct cs_store_opts *o, const struct cs_st
 #endif
 }
 
+/*
+ * Binds the store to its master key. The database records a check value, HMAC(master key,
+ * KCV_LABEL) in hex, when it first meets a key; every later open must present the same key
+ * (CS_ERR_KEY otherwise). So a lost or replaced key file is refused at start, before anything is
+ * written under a second key, and a missing key file is never silently created anew for a
+ * database that already holds data. kp NULL: an ephemeral key (in-memory databases).
+ */
+#define KCV_LABEL "custos-store-key-check-v1"
+
+static enum cs_err
+bind_key(struct cs_store *s, const char *kp)
+{
+	struct cs_buf stored, mine;
+	uint8_t kcv[CS_STORE_HASH_LEN];
+	bool bound;
+	enum cs_err err;
+
+	cs_buf_init(&stored, 256);
+	cs_buf_init(&mine, 256);
+	err = s->ops->meta_get(s->be, "key_check", &stored);
+	bound = err == CS_OK;
+	if (err != CS_OK && err != CS_ERR_NOT_FOUND)
+		goto out;
+	if (bound) {
+		err = kp != NULL ? mkey_load(kp, s->mkey) : CS_ERR_KEY;
+		if (err == CS_ERR_NOT_FOUND)
+			err = CS_ERR_KEY; /* the key this database was written under is missing */
+	} else {
+		err = kp != NULL ? mkey_open(kp, s->mkey) : cs_random(s->mkey, MKEY_LEN);
+	}
+	if (err == CS_OK)
+		err = cs_hmac(CS_SHA256, s->mkey, MKEY_LEN, (const uint8_t *)KCV_LABEL,
+		              sizeof(KCV_LABEL) - 1, kcv);
+	if (err == CS_OK)
+		err = cs_hex_encode(&mine, kcv, sizeof(kcv));
+	if (err == CS_OK && !bound) {
+		/* First meeting; of two processes racing here, the first to insert wins. */
+		err = s->ops->meta_add(s->be, "key_check", (const char *)mine.p);
+		cs_buf_reset(&stored);
+		if (err == CS_OK)
+			err = s->ops->meta_get(s->be, "key_check", &stored);
+	}
+	if (err == CS_OK && (stored.len != mine.len || !cs_ct_eq(stored.p, mine.p, mine.len)))
+		err = CS_ERR_KEY;
+	if (err == CS_OK)
+		err = cs_hmac(CS_SHA256, s->mkey, MKEY_LEN, (const uint8_t *)AKEY_LABEL,
+		              sizeof(AKEY_LABEL) - 1, s->akey);
+out:
+	cs_wipe(kcv, sizeof(kcv));
+	cs_buf_fini(&stored);
+	cs_buf_fini(&mine);
+	return err;
+}
+
 enum cs_err
 cs_store_open(const char *url, const struct cs_store_opts *opts, struct cs_store **out)
 {
 	static const char sqlite_scheme[] = "sqlite://";
 	struct cs_store_opts o = {0};
 	struct cs_store *s = NULL;
-	const char *dbpath;
+	const char *dbpath, *kp;
 	char keypath[PATH_MAX];
 	enum cs_err err;
 
@@ -285,6 +339,12 @@ cs_store_open(const char *url, const struct cs_store_opts *opts, struct cs_store
 	ENSURE(dbpath == NULL || dbpath[0] != '\0', CS_ERR_CONFIG);
 	/* A server database has no file to put the key beside: it must be named. */
 	ENSURE(dbpath != NULL || o.master_key_path != NULL, CS_ERR_CONFIG);
+	kp = o.master_key_path;
+	if (kp == NULL && strcmp(dbpath, ":memory:") != 0) {
+		int n = snprintf(keypath, sizeof(keypath), "%s.master-key", dbpath);
+		ENSURE(n > 0 && (size_t)n < sizeof(keypath), CS_ERR_CONFIG);
+		kp = keypath;
+	}
 
 	s = calloc(1, sizeof(*s));
 	ENSURE(s != NULL, CS_ERR_NOMEM);
@@ -292,34 +352,19 @@ cs_store_open(const char *url, const struct cs_store_opts *opts, struct cs_store
 	err = CS_ERR_NOMEM;
 	if (s->mkey == NULL)
 		goto fail;
-	if (o.master_key_path != NULL) {
-		err = mkey_open(o.master_key_path, s->mkey);
-	} else if (strcmp(dbpath, ":memory:") == 0) {
-		err = cs_random(s->mkey, MKEY_LEN); /* ephemeral, like the database */
-	} else {
-		int n = snprintf(keypath, sizeof(keypath), "%s.master-key", dbpath);
-		err = CS_ERR_CONFIG;
-		if (n > 0 && (size_t)n < sizeof(keypath))
-			err = mkey_open(keypath, s->mkey);
-	}
-	if (err != CS_OK)
-		goto fail;
 	s->akey = s->mkey + MKEY_LEN;
-	err = cs_hmac(CS_SHA256, s->mkey, MKEY_LEN, (const uint8_t *)AKEY_LABEL,
-	              sizeof(AKEY_LABEL) - 1, s->akey);
-	if (err != CS_OK)
-		goto fail;
 	if (dbpath == NULL)
 		err = open_postgres(url, &o, &s->ops, &s->be);
 	else
 		err = cs_store_sqlite_open(dbpath, &o, &s->ops, &s->be);
+	if (err == CS_OK)
+		err = bind_key(s, kp);
 	if (err != CS_OK)
 		goto fail;
 	*out = s;
 	return CS_OK;
 fail:
-	cs_secure_free(s->mkey, KEYS_LEN);
-	free(s);
+	cs_store_free(s);
 	return err;
 }
 

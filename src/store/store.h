@@ -63,7 +63,7 @@ struct cs_store_opts {
 	const char *master_key_path;
 	/* Connections kept for concurrent callers; 0 means 8. Callers beyond it wait. */
 	unsigned max_connections;
-	/* How long a writer waits for the database lock, in milliseconds; 0 means 5000. */
+	/* SQLite: how long a writer waits for another process's lock, in ms; 0 means 5000. */
 	unsigned busy_timeout_ms;
 };
 
@@ -71,6 +71,9 @@ struct cs_store_opts {
  * Opens (creating when absent) the store named by url. opts may be NULL for the defaults.
  * *out returns owned; release with cs_store_free. CS_ERR_UNSUPPORTED for an unknown scheme,
  * CS_ERR_CONFIG for an unusable master key file (wrong mode, owner or size, a symlink),
+ * CS_ERR_KEY when the database was bound to another master key, or its key file is missing (the
+ * database records a check value of its key on first open; a key is created only for a
+ * database that has none),
  * CS_ERR_STORE when the database cannot be opened or its schema is of another version,
  * CS_ERR_NETWORK when a PostgreSQL server cannot be reached.
  */

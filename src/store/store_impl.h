@@ -101,6 +101,11 @@ struct cs_store_ops {
 	                          void *arg, uint64_t *head_seq,
 	                          uint8_t head_hash[CS_STORE_HASH_LEN],
 	                          uint8_t head_mac[CS_STORE_HASH_LEN]);
+
+	/* The store's own settings (text key -> text value): get appends the value to out. */
+	enum cs_err (*meta_get)(void *be, const char *k, struct cs_buf *out);
+	/* Sets k to v unless k exists (then nothing changes, and CS_OK). */
+	enum cs_err (*meta_add)(void *be, const char *k, const char *v);
 };
 
 /* The SQLite backend. path: a file name or ":memory:"; *be returns owned (close it through ops). */

@@ -343,9 +343,24 @@ test_master_key(void)
 	CHECK(symlink(key, k2) == 0);
 	CHECK_ERR(cs_store_open(url, &o, &s), CS_ERR_CONFIG);
 
-	/* Another master key cannot read the values. */
+	/*
+	 * The database is bound to its key: another key (here, a file that does not exist yet) is
+	 * refused at open, and is not created; a valid key file of another key is refused too.
+	 */
 	path_in(k2, sizeof(k2), "other.key");
-	CHECK_OK(cs_store_open(url, &o, &s));
+	CHECK_ERR(cs_store_open(url, &o, &s), CS_ERR_KEY);
+	CHECK(s == NULL && stat(k2, &st) != 0);
+	struct cs_store *s2 = NULL;
+	CHECK_OK(cs_store_open("sqlite::memory:", &o, &s2)); /* creates other.key */
+	cs_store_free(s2);
+	CHECK(stat(k2, &st) == 0);
+	CHECK_ERR(cs_store_open(url, &o, &s), CS_ERR_KEY);
+	CHECK(s == NULL);
+	/* A tampered check value is refused; a deleted one rebinds, but old rows stay opaque. */
+	CHECK(raw_sql("mk.db", "UPDATE meta SET v = 'x' WHERE k = 'key_check'") == SQLITE_OK);
+	CHECK_ERR(cs_store_open(url, &o, &s), CS_ERR_KEY);
+	CHECK(raw_sql("mk.db", "DELETE FROM meta WHERE k = 'key_check'") == SQLITE_OK);
+	CHECK_OK(cs_store_open(url, &o, &s)); /* rebinds to other.key: the old rows are opaque */
 	cs_buf_reset(&b);
 	CHECK_ERR(cs_store_resource_get(s, "a/b/c", 0, &b, NULL), CS_ERR_DECRYPT);
 	cs_store_free(s);
@@ -357,6 +372,11 @@ test_master_key(void)
 	CHECK(stat(k2, &st) == 0 && (st.st_mode & 0777) == 0600 && st.st_size == 32);
 	cs_store_free(s);
 	s = NULL;
+	/* A lost key file is not silently replaced by a new key for a database that has data. */
+	CHECK(unlink(k2) == 0);
+	snprintf(url, sizeof(url), "sqlite://%s/default.db", tmpdir);
+	CHECK_ERR(cs_store_open(url, NULL, &s), CS_ERR_KEY);
+	CHECK(s == NULL && stat(k2, &st) != 0);
 	/* A server database has no file beside which to keep the key: it must be named. */
 	CHECK_ERR(cs_store_open("postgres://localhost/kbs", NULL, &s), CS_ERR_CONFIG);
 	CHECK_ERR(cs_store_open("mysql:///x", NULL, &s), CS_ERR_UNSUPPORTED);
