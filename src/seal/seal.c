@@ -314,13 +314,15 @@ pwrite_full(int fd, const uint8_t *p, size_t n, uint64_t off)
 	return CS_OK;
 }
 
-/* Where a regular file's descriptor stands, or -1 when fd is not a regular file. */
+/* Where a regular file's descriptor stands, or -1 when fd is not one (or appends). */
 static off_t
 regular_pos(int fd)
 {
 	struct stat st;
+	int fl = fcntl(fd, F_GETFL);
 
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	/* pwrite on an O_APPEND descriptor appends wherever it is told to write: stream instead. */
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fl < 0 || (fl & O_APPEND) != 0)
 		return -1;
 	return lseek(fd, 0, SEEK_CUR);
 }
