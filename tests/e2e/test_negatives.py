@@ -13,6 +13,7 @@ import base64
 import copy
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -316,7 +317,6 @@ def production_cases(tmp):
     listen = json.load(open(cfg))["listen"]
     port = int(listen.rsplit(":", 1)[1])
     log = open(os.path.join(data, "kbs.log"), "ab")
-    import subprocess
     p = subprocess.Popen([u.prog("custos-kbs"), "--config", cfg], stdout=log, stderr=log)
     try:
         u.wait_port(port, p)
@@ -344,6 +344,19 @@ def production_cases(tmp):
                     headers={"Content-Type": "application/octet-stream",
                              "Authorization": "Bearer not.a.jwt"})
         expect("admin: garbage token", s, b, (401,))
+        # The same broker configured with the Ed25519 key: EdDSA admin tokens work too, and the
+        # ES256 key that was good a moment ago no longer is.
+        u.stop(p)
+        cfgj = json.load(open(cfg))
+        cfgj["admin"]["public_key"] = other + ".pub"
+        with open(cfg, "w") as f:
+            json.dump(cfgj, f)
+        p = subprocess.Popen([u.prog("custos-kbs"), "--config", cfg], stdout=log, stderr=log)
+        u.wait_port(port, p)
+        rc, out, err = admin(url, "resource", "put", "default/key/b", key=other + ".key", data=b"w")
+        u.check(rc == 0, "admin: EdDSA key accepted (rc %d %s)" % (rc, err))
+        rc, out, err = admin(url, "resource", "put", "default/key/b", key=pre + ".key", data=b"w")
+        u.check(rc == 1, "admin: the replaced ES256 key refused (rc %d %s)" % (rc, err))
     finally:
         u.stop(p)
         log.close()
