@@ -351,15 +351,17 @@ pg_run(void *conn, enum sql_st i, const struct param *ps, size_t n, sql_row_fn f
 	/* Every result is read, even after a failure, so the connection is ready again. */
 	while ((res = PQgetResult(c->pc)) != NULL) {
 		ExecStatusType st = PQresultStatus(res);
-		if (st == PGRES_SINGLE_TUPLE) {
+		/* Rows come one per result in single-row mode, all in the last one otherwise. */
+		if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
 			row.h = res;
-			if (err == CS_OK && fn != NULL)
-				err = fn(arg, &row);
-			row.row++;
-		} else if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+			for (row.row = 0; row.row < PQntuples(res); row.row++)
+				if (err == CS_OK && fn != NULL)
+					err = fn(arg, &row);
+		}
+		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 			if (err == CS_OK && changes != NULL)
 				*changes = strtoll(PQcmdTuples(res), NULL, 10);
-		} else if (err == CS_OK) {
+		} else if (st != PGRES_SINGLE_TUPLE && err == CS_OK) {
 			err = res_err(res);
 		}
 		PQclear(res);
@@ -375,10 +377,10 @@ pg_col_int(const struct sql_row *r, int col)
 	uint64_t v = 0;
 	int len;
 
-	if (col >= PQnfields(res) || PQgetisnull(res, 0, col))
+	if (col >= PQnfields(res) || PQgetisnull(res, r->row, col))
 		return 0;
-	p = (const uint8_t *)PQgetvalue(res, 0, col);
-	len = PQgetlength(res, 0, col);
+	p = (const uint8_t *)PQgetvalue(res, r->row, col);
+	len = PQgetlength(res, r->row, col);
 	if (len != 8 && len != 4)
 		return 0;
 	for (int b = 0; b < len; b++)
@@ -395,11 +397,11 @@ pg_col_blob(const struct sql_row *r, int col, size_t *len)
 	int n;
 
 	*len = 0;
-	if (col >= PQnfields(res) || PQgetisnull(res, 0, col))
+	if (col >= PQnfields(res) || PQgetisnull(res, r->row, col))
 		return NULL;
-	n = PQgetlength(res, 0, col);
+	n = PQgetlength(res, r->row, col);
 	*len = n > 0 ? (size_t)n : 0;
-	return (const uint8_t *)PQgetvalue(res, 0, col);
+	return (const uint8_t *)PQgetvalue(res, r->row, col);
 }
 
 static const struct sql_driver pg_driver_ = {
