@@ -25,6 +25,7 @@ struct vek_entry {
 	uint8_t fp[32]; /* SHA-256 of the VEK's DER */
 	enum cs_snp_product product;
 	enum cs_snp_signer signer;
+	bool named;                    /* the product came from the VEK's productName */
 	int64_t not_before, not_after; /* the window in which every chain certificate is valid */
 	struct cs_key *key;            /* owned; shared read-only by verifying threads */
 	struct cs_snp_vek_info info;
@@ -272,8 +273,9 @@ cs_snp_vek_info_read(const uint8_t *cert, size_t n, struct cs_snp_vek_info *out)
 }
 
 static bool
-cache_find(struct cs_snp_trust *t, const uint8_t fp[32], enum cs_snp_product p,
-           enum cs_snp_signer s, int64_t at, const struct vek_entry **out)
+cache_find(struct cs_snp_trust *t, const uint8_t fp[32], enum cs_snp_product cpuid,
+           enum cs_snp_product fallback, enum cs_snp_signer s, int64_t at,
+           const struct vek_entry **out)
 {
 	bool found = false;
 
@@ -281,7 +283,12 @@ cache_find(struct cs_snp_trust *t, const uint8_t fp[32], enum cs_snp_product p,
 	for (size_t i = 0; i < t->n_cache && !found; i++) {
 		const struct vek_entry *e = &t->cache[i];
 
-		if (e->product == p && e->signer == s && memcmp(e->fp, fp, 32) == 0 &&
+		/* A named VEK fixes its product; an unnamed one took the caller's. */
+		bool product_ok = cpuid != CS_SNP_PRODUCT_UNKNOWN
+		                          ? e->product == cpuid
+		                          : e->named || e->product == fallback;
+
+		if (product_ok && e->signer == s && memcmp(e->fp, fp, 32) == 0 &&
 		    at >= e->not_before && at <= e->not_after) {
 			*out = e; /* entries are never removed while the trust is shared */
 			found = true;
@@ -327,8 +334,7 @@ vek_check(struct cs_snp_trust *t, const struct cs_snp_report *rep, const uint8_t
 	e.signer = cs_snp_report_signer(rep);
 	e.product = cs_snp_product_from_cpuid(rep->cpuid_fam_id, rep->cpuid_mod_id);
 	TRY(cs_hash(CS_SHA256, vek, vek_len, e.fp));
-	if (e.product != CS_SNP_PRODUCT_UNKNOWN &&
-	    cache_find(t, e.fp, e.product, e.signer, o->at, out))
+	if (cache_find(t, e.fp, e.product, o->product, e.signer, o->at, out))
 		return CS_OK;
 
 	TRY(cert_parse(vek, vek_len, &c));
@@ -344,10 +350,7 @@ vek_check(struct cs_snp_trust *t, const struct cs_snp_report *rep, const uint8_t
 	err = CS_ERR_CERT;
 	if (from_name != CS_SNP_PRODUCT_UNKNOWN && from_name != e.product)
 		goto out;
-	if (cache_find(t, e.fp, e.product, e.signer, o->at, out)) {
-		err = CS_OK;
-		goto out;
-	}
+	e.named = from_name != CS_SNP_PRODUCT_UNKNOWN;
 
 	pthread_mutex_lock(&t->lock);
 	r = &t->prod[e.product];
