@@ -355,6 +355,60 @@ test_jwt(void)
 	cs_key_free(ec);
 }
 
+/*
+ * Trustee's example EAR claims (fixture): issued as Trustee's AS does (ES256, the signer's public
+ * JWK in the header), verified inside [iat, exp) and refused at exp; claims survive unchanged.
+ */
+static void
+test_ear_fixture(void)
+{
+	const char *dir = t_fixtures();
+	char path[4096];
+	uint8_t *text;
+	size_t n;
+	struct cs_key *k = NULL;
+	struct cs_jwk jwk;
+	struct cs_buf tok;
+	json_t *claims = NULL, *got = NULL, *hdr = NULL, *pub = NULL, *extra;
+	int64_t iat = 0, exp = 0;
+
+	snprintf(path, sizeof(path), "%s/trustee/ear-token-example-claims.json", dir ? dir : "");
+	text = dir ? t_read_file(path, &n) : NULL;
+	if (text == NULL) {
+		printf("SKIP: 1 fixture tests: %s not found\n", dir ? path : "fixtures directory");
+		return;
+	}
+	cs_buf_init(&tok, 1 << 16);
+	CHECK_OK(cs_json_parse(text, n, 1 << 16, &claims));
+	CHECK_OK(cs_json_get_int(claims, "iat", &iat));
+	CHECK_OK(cs_json_get_int(claims, "exp", &exp));
+	CHECK(exp - iat == 300); /* Trustee's default 5 minutes */
+	CHECK_OK(cs_key_generate(CS_KEY_EC_P256, 0, &k));
+	CHECK_OK(cs_jwk_from_key(k, "ES256", &jwk));
+	CHECK_OK(cs_jwk_public_json(&jwk, &pub));
+	extra = json_pack("{s:O}", "jwk", pub);
+	CHECK_OK(cs_jwt_issue(CS_JWS_ES256, jwk.key, claims, extra, &tok));
+	CHECK_OK(cs_jwt_verify((const char *)tok.p, tok.len, 0, CS_JWS_ES256, jwk.key, iat, 0,
+	                       CS_JWT_REQUIRE_EXP, &got, &hdr));
+	CHECK(got != NULL && json_equal(got, claims));
+	CHECK(hdr != NULL && json_equal(json_object_get(hdr, "jwk"), pub));
+	json_decref(got);
+	got = NULL;
+	CHECK_ERR(cs_jwt_verify((const char *)tok.p, tok.len, 0, CS_JWS_ES256, jwk.key, exp, 0,
+	                        CS_JWT_REQUIRE_EXP, &got, NULL),
+	          CS_ERR_EXPIRED);
+	CHECK_ERR(cs_jwt_verify((const char *)tok.p, tok.len, 0, CS_JWS_EDDSA, jwk.key, iat, 0, 0,
+	                        &got, NULL),
+	          CS_ERR_ALG);
+	json_decref(hdr);
+	json_decref(extra);
+	json_decref(pub);
+	json_decref(claims);
+	cs_jwk_fini(&jwk);
+	cs_buf_fini(&tok);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -363,5 +417,6 @@ main(void)
 	T_RUN(test_refusals);
 	T_RUN(test_encoding_and_size);
 	T_RUN(test_jwt);
+	T_RUN(test_ear_fixture);
 	return t_done();
 }
