@@ -56,7 +56,7 @@ cs_as_enabled(const struct cs_as *as, const char *tee)
 
 enum cs_err
 cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req *req, int64_t now,
-             struct cs_buf *token, enum cs_ear_status *status)
+             struct cs_buf *token, enum cs_ear_status *status, json_t **ear_claims)
 {
 	const struct cs_as_tee *t = find(as, tee);
 	uint8_t rd[CS_REPORT_DATA_LEN], init[64];
@@ -69,6 +69,8 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	enum cs_err err;
 
 	*status = CS_EAR_NONE;
+	if (ear_claims != NULL)
+		*ear_claims = NULL;
 	ENSURE(t != NULL, CS_ERR_UNSUPPORTED);
 	TRY(cs_report_data(req->additional_evidence, req->additional_evidence_len, req->nonce,
 	                   req->nonce_len, req->tee_pubkey, rd));
@@ -108,6 +110,10 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	if ((err = cs_ear_sign(&as->signer, ear, token)) != CS_OK)
 		goto out;
 	*status = cs_tvec_status(&mod.tv);
+	if (ear_claims != NULL) {
+		*ear_claims = ear;
+		ear = NULL;
+	}
 out:
 	json_decref(ear);
 	json_decref(rt);

@@ -252,10 +252,10 @@ static enum cs_err
 load_obj(struct cs_kbs_config *c, const json_t *o, const char **bad)
 {
 	static const char *const names[] = {
-	        "listen",           "data",        "store",     "session_key",
-	        "signer_key",       "tls",         "tees",      "limits",
-	        "session_ttl_s",    "token_ttl_s", "auth_rate", "admin",
-	        "reference_values", "verifiers",   NULL};
+	        "listen",           "data",        "store",      "session_key",
+	        "signer_key",       "tls",         "tees",       "limits",
+	        "session_ttl_s",    "token_ttl_s", "auth_rate",  "admin",
+	        "reference_values", "verifiers",   "audit_sync", NULL};
 	static const char *const tls_names[] = {"cert", "key", NULL};
 	static const char *const rate_names[] = {"per_second", "burst", NULL};
 	const json_t *v, *e;
@@ -308,6 +308,12 @@ load_obj(struct cs_kbs_config *c, const json_t *o, const char **bad)
 	}
 	if ((v = json_object_get(o, "admin")) != NULL)
 		TRY(load_admin(c, v, bad));
+	if (json_object_get(o, "audit_sync") != NULL) {
+		int b;
+		*bad = "audit_sync";
+		TRY(cs_json_get_bool(o, "audit_sync", &b));
+		c->audit_sync = b != 0;
+	}
 	if ((v = json_object_get(o, "verifiers")) != NULL)
 		TRY(load_verifiers(c, v, bad));
 	if ((v = json_object_get(o, "reference_values")) != NULL) {

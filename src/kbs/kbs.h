@@ -73,6 +73,7 @@ struct cs_kbs_config {
 	double auth_burst;   /* bucket size; default 20 */
 	bool dev;            /* development mode (see custos-kbs --help) */
 	bool insecure_admin; /* admin API without authentication: explicit, off by default */
+	bool audit_sync;     /* attest/release wait for their audit record's commit (kbs/audit.h) */
 	char *admin_key;     /* admin JWT public key (PEM; ES256 P-256 or EdDSA Ed25519) */
 	struct cs_kbs_role roles[CS_KBS_MAX_ROLES];
 	size_t nroles;

@@ -33,10 +33,12 @@
 #include "jose/jwe.h"
 #include "jose/jwk.h"
 #include "kbs/admin.h"
+#include "kbs/audit.h"
 #include "kbs/kbs.h"
 #include "kbs/path.h"
 #include "kbs/ratelimit.h"
 #include "kbs/session.h"
+#include "kbs/tokcache.h"
 #include "store/store.h"
 
 #define ERR_PREFIX "https://github.com/confidential-containers/kbs/errors/"
@@ -103,6 +105,8 @@ struct cs_kbs {
 	struct cs_store *store;
 	struct cs_as as;
 	struct cs_kbs_admin admin;
+	struct cs_kbs_audit audit;
+	struct cs_tokcache tokens;
 	struct cs_ratelimit rl;
 	uint8_t session_key[CS_SESSION_KEY_LEN];
 	char *tls_cert, *tls_key; /* owned PEM text */
@@ -362,16 +366,14 @@ count_attest(struct cs_kbs *k, const char *tee, enum verdict v)
 		atomic_fetch_add(&k->m.attest[i][v], 1);
 }
 
-/* Appends an audit record; a failure to audit is not hidden from the caller. */
+/* Queues an audit event (takes body); a failure to audit is not hidden from the caller. */
 static enum cs_err
 audit(struct cs_kbs *k, const char *kind, json_t *body)
 {
-	enum cs_err err = CS_ERR_NOMEM;
+	/* Admin writes wait for their record; attestations and releases as configured. */
+	bool wait = strcmp(kind, "admin") == 0 || k->cfg->audit_sync;
 
-	if (body != NULL)
-		err = cs_store_audit_append(k->store, cs_clock_now(), kind, body, NULL);
-	json_decref(body);
-	return err;
+	return cs_audit_log(&k->audit, cs_clock_now(), kind, body, wait);
 }
 
 /* Trustee's query_reference_value over the store, then the static configuration. */
@@ -450,7 +452,8 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 	char *set = NULL;
 	enum MHD_Result ret = MHD_NO;
 	enum cs_err err;
-	json_t *o = NULL;
+	json_t *o = NULL, *ear = NULL;
+	uint8_t id[32];
 	int64_t now = cs_clock_now();
 
 	cs_jwk_init(&jwk);
@@ -498,7 +501,7 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		              err == CS_ERR_EXISTS ? "challenge already used" : cs_err_str(err));
 		goto out;
 	}
-	err = cs_as_attest(&k->as, s.tee, &req, now, &token, &st);
+	err = cs_as_attest(&k->as, s.tee, &req, now, &token, &st, &ear);
 	if (err != CS_OK) {
 		count_attest(k, s.tee, V_ERROR);
 		(void)audit(k, "attest",
@@ -518,6 +521,11 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		ret = problem(c, r, 500, "PluginInternalError", "audit log unavailable");
 		goto out;
 	}
+	/* We just signed it: this process may serve it without verifying it again. */
+	if (ear != NULL && cs_tok_id((const char *)token.p, token.len, id) == CS_OK)
+		cs_tok_put(cs_tokcache_put(&k->tokens, id,
+		                           (int64_t)json_integer_value(json_object_get(ear, "exp")),
+		                           ear, &jwk));
 	/* The attested session carries its token so any replica can serve the cookie path; a
 	 * token too large for a cookie is returned without one (use Authorization: Bearer). */
 	if (token.len <= CS_SESSION_TOKEN_MAX) {
@@ -535,6 +543,7 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 	o = json_pack("{s:s%}", "token", (const char *)token.p, token.len);
 	ret = o != NULL ? send_json(c, r, o, set) : MHD_NO;
 out:
+	json_decref(ear);
 	json_decref(o);
 	free(set);
 	cs_jwk_fini(&jwk);
@@ -593,6 +602,8 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	enum cs_err err;
 	json_t *claims = NULL;
 	const json_t *pk;
+	struct cs_tok *t = NULL;
+	uint8_t id[32];
 	size_t tok_len = 0;
 	int64_t now = cs_clock_now();
 
@@ -616,15 +627,30 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 		ret = problem(c, r, 401, "TokenNotFound", "Attestation Token not found");
 		goto out;
 	}
-	/* Verified every time, with our key only. */
-	if ((err = cs_ear_verify(&k->as.signer, tok, tok_len, now, &claims)) != CS_OK) {
-		ret = problem(c, r, 401, "TokenVerifierError", cs_err_str(err));
+	/* Checked on every request: ours (signature under our key only, or the same bytes
+	 * already verified: tokcache.h) and not expired. */
+	if (cs_tok_id(tok, tok_len, id) != CS_OK) {
+		ret = problem(c, r, 500, "PluginInternalError", "hash failure");
 		goto out;
 	}
-	pk = cs_ear_tee_pubkey(claims);
-	if (pk == NULL || cs_jwk_parse(pk, &jwk) != CS_OK) {
-		ret = problem(c, r, 401, "TokenVerifierError", "no usable tee-pubkey in the token");
-		goto out;
+	if ((t = cs_tokcache_get(&k->tokens, id, now)) == NULL) {
+		if ((err = cs_ear_verify(&k->as.signer, tok, tok_len, now, &claims)) != CS_OK) {
+			ret = problem(c, r, 401, "TokenVerifierError", cs_err_str(err));
+			goto out;
+		}
+		pk = cs_ear_tee_pubkey(claims);
+		if (pk == NULL || cs_jwk_parse(pk, &jwk) != CS_OK) {
+			ret = problem(c, r, 401, "TokenVerifierError",
+			              "no usable tee-pubkey in the token");
+			goto out;
+		}
+		t = cs_tokcache_put(&k->tokens, id,
+		                    (int64_t)json_integer_value(json_object_get(claims, "exp")),
+		                    claims, &jwk);
+		if (t == NULL) {
+			ret = problem(c, r, 500, "PluginInternalError", "out of memory");
+			goto out;
+		}
 	}
 	q.o = json_object();
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, qs_add, &q);
@@ -635,7 +661,7 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	env.store = k->store;
 	env.rv = &k->as.refvals;
 	env.now = now;
-	if (cs_decide_resource(&env, claims, path, json_object_size(q.o) ? q.o : NULL, reason,
+	if (cs_decide_resource(&env, t->claims, path, json_object_size(q.o) ? q.o : NULL, reason,
 	                       sizeof(reason)) != CS_OK) {
 		atomic_fetch_add(&k->m.denials, 1);
 		snprintf(r->note, sizeof(r->note), "denied");
@@ -654,7 +680,7 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 		ret = problem(c, r, 500, "PluginInternalError", cs_err_str(err));
 		goto out;
 	}
-	if ((err = cs_jwe_encrypt(&jwk, 0, CS_JWE_FLAT, value.p, value.len, &jwe)) != CS_OK) {
+	if ((err = cs_jwe_encrypt(&t->jwk, 0, CS_JWE_FLAT, value.p, value.len, &jwe)) != CS_OK) {
 		ret = problem(c, r, 401, "JweError", cs_err_str(err));
 		goto out;
 	}
@@ -667,6 +693,7 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	atomic_fetch_add(&k->m.releases, 1);
 	ret = send_buf(c, r, 200, "application/json", jwe.p, jwe.len, NULL);
 out:
+	cs_tok_put(t);
 	json_decref(q.o);
 	json_decref(claims);
 	cs_jwk_fini(&jwk);
@@ -941,6 +968,24 @@ h_metrics(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		        "%lu\n",
 		        atomic_load(&k->m.releases), atomic_load(&k->m.denials),
 		        atomic_load(&k->m.admin_failures), atomic_load(&k->m.rate_limited));
+	if (e == CS_OK)
+		e = cs_buf_printf(
+		        &b,
+		        "# HELP kbs_audit_records_total Audit records committed (group "
+		        "commit).\n# TYPE kbs_audit_records_total counter\n"
+		        "kbs_audit_records_total %lu\n"
+		        "# HELP kbs_audit_commit_failures_total Failed audit commits (retried).\n"
+		        "# TYPE kbs_audit_commit_failures_total counter\n"
+		        "kbs_audit_commit_failures_total %lu\n",
+		        atomic_load(&k->audit.records), atomic_load(&k->audit.failures));
+	if (e == CS_OK)
+		e = cs_buf_printf(&b,
+		                  "# HELP kbs_token_cache_total Resource requests whose token was "
+		                  "already verified (hit) or not (miss).\n"
+		                  "# TYPE kbs_token_cache_total counter\n"
+		                  "kbs_token_cache_total{result=\"hit\"} %lu\n"
+		                  "kbs_token_cache_total{result=\"miss\"} %lu\n",
+		                  atomic_load(&k->tokens.hits), atomic_load(&k->tokens.misses));
 	if (e != CS_OK) {
 		cs_buf_fini(&b);
 		return problem(c, r, 500, "PrometheusError", "metrics too large");
@@ -1290,6 +1335,14 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	k->as.refvals.get = refval_get;
 	k->as.refvals.ctx = k;
 	k->as.store = k->store;
+	if ((err = cs_tokcache_init(&k->tokens)) != CS_OK) {
+		say(why, why_len, "token cache", err);
+		goto fail;
+	}
+	if ((err = cs_audit_start(&k->audit, k->store)) != CS_OK) {
+		say(why, why_len, "audit writer", err);
+		goto fail;
+	}
 	if ((err = cs_admin_init(&k->admin, cfg)) != CS_OK) {
 		say(why, why_len, "admin key", err);
 		goto fail;
@@ -1357,6 +1410,8 @@ cs_kbs_stop(struct cs_kbs *k)
 		return;
 	if (k->d != NULL)
 		MHD_stop_daemon(k->d); /* waits for the worker threads */
+	cs_audit_stop(&k->audit);      /* after the daemon: every request's events are queued */
+	cs_tokcache_fini(&k->tokens);
 	cs_rl_fini(&k->rl);
 	cs_admin_fini(&k->admin);
 	cs_as_fini(&k->as);

@@ -1,0 +1,147 @@
+/* Group commit of audit events into the store's hash-chained log (see audit.h). */
+#include <string.h>
+#include <time.h>
+
+#include "kbs/audit.h"
+#include "store/store.h"
+
+/* Appends the batch as one record. */
+static enum cs_err
+commit(struct cs_kbs_audit *a, json_t *batch)
+{
+	json_t *ev, *body;
+	enum cs_err err;
+
+	if (json_array_size(batch) == 1) {
+		ev = json_array_get(batch, 0);
+		return cs_store_audit_append(a->store,
+		                             json_integer_value(json_object_get(ev, "time")),
+		                             json_string_value(json_object_get(ev, "kind")),
+		                             json_object_get(ev, "body"), NULL);
+	}
+	body = json_pack("{s:O}", "events", batch);
+	if (body == NULL)
+		return CS_ERR_NOMEM;
+	ev = json_array_get(batch, json_array_size(batch) - 1);
+	err = cs_store_audit_append(a->store, json_integer_value(json_object_get(ev, "time")),
+	                            "batch", body, NULL);
+	json_decref(body);
+	return err;
+}
+
+static void *
+writer(void *arg)
+{
+	struct cs_kbs_audit *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		json_t *batch;
+		uint64_t upto;
+		enum cs_err err;
+
+		while (json_array_size(a->queue) == 0 && !a->stop)
+			pthread_cond_wait(&a->work, &a->mu);
+		if (json_array_size(a->queue) == 0 && a->stop)
+			break;
+		batch = a->queue;
+		a->queue = json_array();
+		upto = a->queued;
+		pthread_mutex_unlock(&a->mu);
+
+		err = batch != NULL ? commit(a, batch) : CS_ERR_NOMEM;
+
+		pthread_mutex_lock(&a->mu);
+		if (err == CS_OK) {
+			a->committed = upto;
+			atomic_fetch_add(&a->records, 1);
+			json_decref(batch);
+		} else {
+			/* Put the events back in front of newer ones, then retry shortly. */
+			atomic_fetch_add(&a->failures, 1);
+			if (batch != NULL && json_array_extend(batch, a->queue) == 0) {
+				json_decref(a->queue);
+				a->queue = batch;
+			}
+			struct timespec ts = {0, 100 * 1000 * 1000};
+			pthread_mutex_unlock(&a->mu);
+			nanosleep(&ts, NULL);
+			pthread_mutex_lock(&a->mu);
+		}
+		pthread_cond_broadcast(&a->done);
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+enum cs_err
+cs_audit_start(struct cs_kbs_audit *a, struct cs_store *store)
+{
+	memset(a, 0, sizeof(*a));
+	a->store = store;
+	a->queue = json_array();
+	ENSURE(a->queue != NULL, CS_ERR_NOMEM);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->work, NULL);
+	pthread_cond_init(&a->done, NULL);
+	if (pthread_create(&a->th, NULL, writer, a) != 0) {
+		json_decref(a->queue);
+		a->queue = NULL;
+		return CS_ERR_NOMEM;
+	}
+	a->running = true;
+	return CS_OK;
+}
+
+void
+cs_audit_stop(struct cs_kbs_audit *a)
+{
+	if (!a->running)
+		return;
+	pthread_mutex_lock(&a->mu);
+	a->stop = true;
+	pthread_cond_signal(&a->work);
+	pthread_mutex_unlock(&a->mu);
+	pthread_join(a->th, NULL);
+	pthread_cond_destroy(&a->work);
+	pthread_cond_destroy(&a->done);
+	pthread_mutex_destroy(&a->mu);
+	json_decref(a->queue);
+	a->queue = NULL;
+	a->running = false;
+}
+
+enum cs_err
+cs_audit_log(struct cs_kbs_audit *a, int64_t t, const char *kind, json_t *body, bool wait)
+{
+	uint64_t ticket;
+	json_t *ev;
+
+	if (body == NULL)
+		return CS_ERR_NOMEM;
+	if (!a->running) { /* never started, or stopped: the lock is gone too */
+		json_decref(body);
+		return CS_ERR_STATE;
+	}
+	ev = json_pack("{s:s,s:I,s:o}", "kind", kind, "time", (json_int_t)t, "body", body);
+	if (ev == NULL)
+		return CS_ERR_NOMEM;
+	pthread_mutex_lock(&a->mu);
+	while (json_array_size(a->queue) >= CS_AUDIT_QUEUE_MAX && !a->stop)
+		pthread_cond_wait(&a->done, &a->mu);
+	if (a->stop) {
+		pthread_mutex_unlock(&a->mu);
+		json_decref(ev);
+		return CS_ERR_STATE;
+	}
+	if (json_array_append_new(a->queue, ev) != 0) {
+		pthread_mutex_unlock(&a->mu);
+		return CS_ERR_NOMEM;
+	}
+	ticket = ++a->queued;
+	pthread_cond_signal(&a->work);
+	while (wait && a->committed < ticket)
+		pthread_cond_wait(&a->done, &a->mu);
+	pthread_mutex_unlock(&a->mu);
+	return CS_OK;
+}
