@@ -94,6 +94,15 @@ cs_rcar_peek_claims(const char *tok, size_t n, json_t **claims)
 	enum cs_err err;
 
 	*claims = NULL;
+	/* Compact JWS is base64url and dots only: anything else (CR, LF, spaces) must never reach
+	 * the Authorization header this token is later sent in. */
+	for (size_t i = 0; i < n; i++) {
+		char c = tok[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_' || c == '.'))
+			return CS_ERR_TOKEN;
+	}
 	d1 = memchr(tok, '.', n);
 	if (d1 == NULL)
 		return CS_ERR_TOKEN;

@@ -93,7 +93,10 @@ CS_MUST_USE enum cs_err cs_rcar_parse_challenge(const uint8_t *p, size_t n, char
 /* Checks "repo/type/tag": three segments of [A-Za-z0-9_.-], not starting with '.'. */
 CS_MUST_USE enum cs_err cs_rcar_check_path(const char *path);
 
-/* Decodes the payload of a compact JWT without verifying it (for exp and display). Owned. */
+/*
+ * Decodes the payload of a compact JWT without verifying it (for exp and display). Owned.
+ * CS_ERR_TOKEN unless the token is three dot-separated base64url parts and nothing else.
+ */
 CS_MUST_USE enum cs_err cs_rcar_peek_claims(const char *tok, size_t n, json_t **claims);
 
 #endif

@@ -80,6 +80,11 @@ test_peek_claims(void)
 	CHECK_ERR(cs_rcar_peek_claims("abc", 3, &c), CS_ERR_TOKEN);
 	CHECK(c == NULL);
 	CHECK_ERR(cs_rcar_peek_claims("a.b.c.d", 7, &c), CS_ERR_TOKEN);
+	/* A header injection attempt through the token the broker returns. */
+	CHECK_ERR(cs_rcar_peek_claims("a.e30.c\r\nX: y", 14, &c), CS_ERR_TOKEN);
+	CHECK_ERR(cs_rcar_peek_claims("a.e30.c ", 8, &c), CS_ERR_TOKEN);
+	CHECK_OK(cs_rcar_peek_claims("a.e30.c", 7, &c));
+	json_decref(c);
 	CHECK(cs_rcar_peek_claims("a.!!!!.c", 8, &c) != CS_OK);
 	/* A payload that is JSON but not an object. */
 	CHECK_ERR(cs_rcar_peek_claims("a.WzFd.c", 8, &c), CS_ERR_TOKEN);
