@@ -170,6 +170,57 @@ def appraisal_and_expiry(kbs, tmp):
         log.close()
 
 
+def cli(tmp):
+    """custos policy check|eval|default, as a policy author uses them."""
+    good = os.path.join(tmp, "good.pol")
+    bad = os.path.join(tmp, "bad.pol")
+    with open(good, "w") as f:
+        f.write('policy resource for "default/model/*";\nallow "ok" if path[2] == "llama";\n')
+    with open(bad, "w") as f:
+        f.write('policy resource;\nallow if 1 < "a";\n')
+    rc, out, err = u.run([CUSTOS, "policy", "check", good])
+    u.check(rc == 0 and b'ok (resource policy for "default/model/*")' in out,
+            "check: ok (rc %d %r %s)" % (rc, out, err))
+    rc, out, err = u.run([CUSTOS, "policy", "check", good, bad])
+    u.check(rc == 1 and bad + ":2:12: cannot order int against string" in err,
+            "check: FILE:LINE:COLUMN on the first error (rc %d %s)" % (rc, err))
+    claims = json.dumps({"submods": {"cpu0": {"ear.status": "affirming"}}})
+    rc, out, err = u.run([CUSTOS, "policy", "eval", good, "--claims", claims,
+                          "--resource", "default/model/llama"])
+    d = json.loads(out or b"{}")
+    u.check(rc == 0 and d.get("allow") is True and d.get("reason") == "ok" and
+            d.get("rule") == "2:1", "eval: allowed, with rule and reason (%d %r)" % (rc, d))
+    rc, out, err = u.run([CUSTOS, "policy", "eval", "-", "--claims", claims.replace(
+        "affirming", "warning"), "--resource", "default/key/x"])
+    d = json.loads(out or b"{}")
+    u.check(rc == 1 and d.get("allow") is False and "cpu0 is warning" in d.get("reason", ""),
+            "eval of the built-in default: denied with the reason (%d %r)" % (rc, d))
+    # Reference-value expiry as the broker sees it: registered now for 365 days.
+    rv = os.path.join(tmp, "rv.json")
+    with open(rv, "wb") as f:
+        f.write(rv_message("svn", ["1"]))
+    sample = json.dumps({"svn": "1", "launch_digest": "x", "debug": False})
+    ap = os.path.join(tmp, "ap.pol")
+    with open(ap, "w") as f:
+        f.write('policy appraisal for "sample";\nhardware = 97;\nhardware = 2 if svn in rv("svn");\n')
+    rc, out, err = u.run([CUSTOS, "policy", "eval", ap, "--tee", "sample", "--claims", sample,
+                          "--rv", rv])
+    d = json.loads(out or b"{}")
+    u.check(rc == 0 and d.get("ear.status") == "affirming" and
+            d.get("ear.trustworthiness-vector", {}).get("hardware") == 2,
+            "eval appraisal with a reference value (%d %r %s)" % (rc, d, err))
+    with open(rv, "w") as f:
+        msg = json.loads(rv_message("svn", ["1"]))
+        msg["expiration"] = "2030-01-01T00:00:00Z"
+        json.dump(msg, f)
+    rc, out, err = u.run([CUSTOS, "policy", "eval", ap, "--tee", "sample", "--claims", sample,
+                          "--rv", rv, "--at", "2029-12-31T23:59:59Z"])
+    u.check(rc == 0, "before the expiration: affirming (%d %s)" % (rc, err))
+    rc, out, err = u.run([CUSTOS, "policy", "eval", ap, "--tee", "sample", "--claims", sample,
+                          "--rv", rv, "--at", "2030-01-01T00:00:00Z"])
+    u.check(rc == 2 and "expired" in err, "registering an expired message fails (%d %s)" % (rc, err))
+
+
 def main():
     for p in ("custos-kbs", "custos"):
         if not os.path.exists(u.prog(p)):
@@ -177,6 +228,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="custos-e2e-policy-")
     kbs = u.Kbs()
     try:
+        cli(tmp)
         resource_policies(kbs, tmp)
         appraisal_and_expiry(kbs, tmp)
     finally:
