@@ -18,6 +18,7 @@ cs_as_init(struct cs_as *as, const char *const *tees, size_t n, const struct cs_
 	for (size_t i = 0; i < n; i++) {
 		const struct cs_tee_ops *ops = cs_tee_find(tees[i]);
 
+		as->failed = tees[i];
 		ENSURE(ops != NULL && ops->verify != NULL, CS_ERR_CONFIG);
 		if (cs_as_enabled(as, tees[i]))
 			continue;
@@ -26,6 +27,7 @@ cs_as_init(struct cs_as *as, const char *const *tees, size_t n, const struct cs_
 			TRY(ops->verifier_new(&cfgs[i], &as->tees[as->ntees].state));
 		as->ntees++;
 	}
+	as->failed = NULL;
 	return cs_ear_signer_load(key_path, &as->signer);
 }
 

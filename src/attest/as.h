@@ -27,6 +27,7 @@ struct cs_as_tee {
 struct cs_as {
 	struct cs_as_tee tees[CS_AS_MAX_TEES];
 	size_t ntees;
+	const char *failed; /* after a failed cs_as_init: the TEE whose verifier refused, or NULL */
 	struct cs_ear_signer signer;
 	struct cs_refvals refvals; /* borrowed callbacks; get may be NULL */
 	struct cs_store *store;    /* borrowed; policies for cs_appraise (NULL: none) */

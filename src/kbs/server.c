@@ -1326,7 +1326,14 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	}
 	if ((err = cs_as_init(&k->as, (const char *const *)cfg->tees, cfg->ntees, vcfg,
 	                      cfg->signer_key)) != CS_OK) {
-		say(why, why_len, "attestation service", err);
+		if (k->as.failed != NULL && why_len > 0)
+			snprintf(why, why_len, "verifier %s: %s%s", k->as.failed, cs_err_str(err),
+			         err == CS_ERR_CONFIG
+			                 ? " (sim-* TEEs need \"verifiers\": {\"<tee>\": "
+			                   "{\"roots\": DIR}})"
+			                 : "");
+		else
+			say(why, why_len, "attestation service", err);
 		goto fail;
 	}
 	k->as.token_ttl = cfg->token_ttl;
