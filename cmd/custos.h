@@ -12,6 +12,7 @@ int cs_cmd_inspect(int argc, char **argv);
 int cs_cmd_policy(int argc, char **argv);
 int cs_cmd_reseal(int argc, char **argv);
 int cs_cmd_seal(int argc, char **argv);
+int cs_cmd_sim(int argc, char **argv);
 int cs_cmd_unseal(int argc, char **argv);
 int cs_cmd_verify(int argc, char **argv);
 int cs_cmd_version(int argc, char **argv);

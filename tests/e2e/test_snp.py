@@ -1,0 +1,187 @@
+#!/usr/bin/python3
+"""
+SEV-SNP end to end with the real programs.
+
+`custos verify`: every real fixture report with its expected verdict and exit status (0 verified,
+1 rejected with the reason on stderr, 2 usage/IO), one flipped bit, the offline collateral path
+(`custos collateral add` -> `export` -> `import` on another cache -> `verify --collateral`).
+
+sim-snp through the broker: `custos sim snp init` makes a test chip; custos-kbs --dev trusts its
+test roots ($CUSTOS_SIM_SNP_DIR); custos-agent attests with it. With the SNP default appraisal
+policy (stored for sim-snp) and reference values for the measurement and TCB, the resource is
+released; a guest with another measurement, and the same guest once the TCB reference values
+change, are refused (403). The real `snp` verifier refuses the simulated chip (AMD roots).
+"""
+import base64
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e_util as u  # noqa: E402
+
+CUSTOS = u.prog("custos")
+AGENT = u.prog("custos-agent")
+FX = os.environ.get("CUSTOS_FIXTURES") or os.environ.get("CUSTOS_FIXTURES_DEFAULT") or ""
+SECRET = b"snp-e2e-secret"
+MEAS = bytes(range(48))
+
+# (report, vek, --at, expected exit status)
+FIXTURES = [
+    ("snp/trustee/test-report.bin", "snp/trustee/test-vcek.der", None, 0),
+    ("snp/trustee/test-vlek-report.bin", "snp/trustee/test-vlek.der", "2025-06-01T00:00:00Z", 0),
+    ("snp/trustee/test-vlek-report.bin", "snp/trustee/test-vlek.der", None, 1),  # VLEK expired
+    ("snp/openanolis-trustee/test-vlek-report.bin", "snp/openanolis-trustee/test-vlek.der",
+     "2025-01-01T00:00:00Z", 0),
+    ("snp/openanolis-trustee/turin-report.bin", "snp/openanolis-trustee/turin-vcek.der", None, 0),
+    ("snp/trustee/e2e-evidence-genoa-report.bin", "snp/trustee/e2e-evidence-genoa-vcek.der",
+     None, 0),
+    ("snp/gosevguest/attestation.bin", "snp/gosevguest/vcek.der", None, 0),
+    ("snp/virtee-sev/report_milan.bin", "snp/virtee-sev/vcek_milan.der", None, 0),
+    ("snp/teekit/sev-gcp.bin", "snp/teekit/sev-gcp-vcek.pem", None, 0),
+    ("snp/teekit/sev-gcp-reportdata.bin", "snp/teekit/sev-gcp-vcek.pem", None, 0),
+    ("snp/teekit/sev-gcp-x25519-bound.bin", "snp/teekit/sev-gcp-x25519-vcek.pem", None, 0),
+    ("peers/tinfoil/tinfoil-genoa-report.bin", "peers/tinfoil/tinfoil-genoa-vcek.der", None, 0),
+    ("snp/trustee/test-report.bin", "snp/trustee/test-vcek-invalid-legacy.der", None, 1),
+    ("snp/trustee/test-report.bin", "snp/trustee/test-vcek-invalid-new.der", None, 1),
+    ("snp/trustee/test-report.bin", "snp/virtee-sev/vcek_milan.der", None, 1),  # other chip
+    ("peers/lit-sev-snp-utils/guest_report_bad_sig.bin", "snp/trustee/test-vcek.der", None, 1),
+    ("peers/lit-sev-snp-utils/guest_report_corrupt.bin", "snp/trustee/test-vcek.der", None, 1),
+]
+
+
+def verify(*args):
+    return u.run([CUSTOS, "verify"] + list(args))
+
+
+def cli_fixtures(tmp):
+    if not os.path.isdir(os.path.join(FX, "snp")):
+        print("SKIP: %d fixture checks: fixtures folder not found" % (len(FIXTURES) + 4))
+        return
+    for rep, vek, at, want in FIXTURES:
+        args = ["--tee", "snp", "--report", os.path.join(FX, rep), "--vcek", os.path.join(FX, vek)]
+        if at:
+            args += ["--at", at]
+        rc, out, err = verify(*args)
+        u.check(rc == want and (want == 0) == out.startswith(b"verified:") and
+                (want == 0 or "rejected:" in err),
+                "verify %s with %s: rc %d want %d (%s)" % (rep, vek, rc, want, err.strip()))
+    # One flipped bit in MEASUREMENT.
+    data = bytearray(open(os.path.join(FX, FIXTURES[0][0]), "rb").read())
+    data[0x90] ^= 1
+    flipped = os.path.join(tmp, "flipped.bin")
+    open(flipped, "wb").write(data)
+    rc, _, err = verify("--tee", "snp", "--report", flipped, "--vcek",
+                        os.path.join(FX, FIXTURES[0][1]))
+    u.check(rc == 1 and "CS_ERR_SIGNATURE" in err, "flipped bit rejected (%d %s)" % (rc, err))
+    # Collateral: add the VCEK to a cache, bundle it, import it elsewhere, verify from there.
+    c1, c2, bundle = os.path.join(tmp, "c1"), os.path.join(tmp, "c2"), os.path.join(tmp, "b.json")
+    rc, out, err = u.run([CUSTOS, "collateral", "add", "snp", "--cache", c1, "--vcek",
+                          os.path.join(FX, FIXTURES[0][1])])
+    u.check(rc == 0 and out.startswith(b"snp/Milan/vcek/"), "collateral add (%d %s)" % (rc, err))
+    rc, _, err = u.run([CUSTOS, "collateral", "export", "--cache", c1, "--out", bundle])
+    rc2, _, err2 = u.run([CUSTOS, "collateral", "import", "--cache", c2, bundle])
+    u.check(rc == 0 and rc2 == 0, "bundle export/import (%d %d %s %s)" % (rc, rc2, err, err2))
+    rep = os.path.join(FX, FIXTURES[0][0])
+    rc, _, err = verify("--tee", "snp", "--report", rep, "--collateral", c2)
+    u.check(rc == 0, "verify with the VCEK from the imported bundle (%d %s)" % (rc, err))
+    rc, _, err = verify("--tee", "snp", "--report", rep, "--collateral", os.path.join(tmp, "none"))
+    u.check(rc == 1 and "CS_ERR_COLLATERAL" in err, "missing collateral said so (%d %s)" % (rc, err))
+
+
+def rv_message(values):
+    payload = base64.b64encode(json.dumps(values).encode()).decode()
+    return json.dumps({"version": "0.1.0", "type": "sample", "payload": payload}).encode()
+
+
+def admin(url, *args):
+    return u.run([CUSTOS, "admin", "--kbs", url] + list(args))
+
+
+def agent(url, *args, meas=MEAS):
+    env = dict(os.environ, CUSTOS_SIM_SNP_MEASUREMENT=meas.hex())
+    return u.run([AGENT] + list(args[:1]) + ["--tee", "sim-snp", "--kbs", url] + list(args[1:]),
+                 env=env)
+
+
+def set_rv(url, tmp, tcb):
+    path = os.path.join(tmp, "rv.json")
+    with open(path, "wb") as f:
+        f.write(rv_message({
+            "snp_launch_measurement": [base64.b64encode(MEAS).decode()],
+            "snp_bootloader": [tcb[0]], "snp_tee_svn": [tcb[1]], "snp_snp_svn": [tcb[2]],
+            "snp_microcode": [tcb[3]],
+        }))
+    return admin(url, "reference-value", "set", path)
+
+
+def sim_through_kbs(tmp):
+    sim = os.path.join(tmp, "sim")
+    rc, _, err = u.run([CUSTOS, "sim", "snp", "init", sim, "--product", "Genoa"])
+    u.check(rc == 0, "custos sim snp init (%d %s)" % (rc, err))
+    # The CLI verifies the simulated chip only with its test roots.
+    rd = "ab" * 64
+    rep = os.path.join(tmp, "sim.bin")
+    rc, _, err = u.run([CUSTOS, "sim", "snp", "report", sim, "--out", rep, "--report-data", rd])
+    u.check(rc == 0, "custos sim snp report (%d %s)" % (rc, err))
+    vcek = os.path.join(sim, "vcek.der")
+    rc, _, err = verify("--tee", "sim-snp", "--roots", sim, "--report", rep, "--vcek", vcek,
+                        "--report-data", rd)
+    u.check(rc == 0, "sim report verifies with the test roots (%d %s)" % (rc, err))
+    rc, _, err = verify("--tee", "sim-snp", "--roots", sim, "--report", rep, "--vcek", vcek,
+                        "--report-data", "cd" * 64)
+    u.check(rc == 1 and "CS_ERR_BINDING" in err, "report-data mismatch (%d %s)" % (rc, err))
+    rc, _, err = verify("--tee", "snp", "--report", rep, "--vcek", vcek)
+    u.check(rc == 1 and "CS_ERR_CERT" in err, "AMD roots refuse the sim (%d %s)" % (rc, err))
+
+    os.environ["CUSTOS_SIM_SNP_DIR"] = sim
+    kbs = u.Kbs()
+    try:
+        url = kbs.url()
+        secret = os.path.join(tmp, "secret")
+        open(secret, "wb").write(SECRET)
+        rc, _, err = admin(url, "resource", "put", "default/model/k", secret)
+        u.check(rc == 0, "resource put (%d %s)" % (rc, err))
+        # No appraisal policy for sim-snp yet: verified, but not affirming -> refused.
+        rc, out, err = agent(url, "get-resource", "kbs:///default/model/k")
+        u.check(rc == 1 and out == b"", "refused before any policy (%d %s)" % (rc, err))
+        rc, pol, err = u.run([CUSTOS, "policy", "default", "appraisal", "snp"])
+        path = os.path.join(tmp, "ap.pol")
+        with open(path, "wb") as f:
+            f.write(pol.replace(b'policy appraisal for "snp"', b'policy appraisal for "sim-snp"'))
+        rc, _, err = admin(url, "attestation-policy", "set", "sim-snp", path)
+        u.check(rc == 0, "appraisal policy for sim-snp (%d %s)" % (rc, err))
+        rc, _, err = set_rv(url, tmp, ["10", "0", "23", "84"])
+        u.check(rc == 0, "reference values (%d %s)" % (rc, err))
+        rc, out, err = agent(url, "get-resource", "kbs:///default/model/k")
+        u.check(rc == 0 and out == SECRET, "released: measurement and TCB in the reference "
+                "values (%d %s)" % (rc, err))
+        rc, out, err = agent(url, "get-resource", "kbs:///default/model/k", meas=bytes(48))
+        u.check(rc == 1 and out == b"" and "not affirming" in err,
+                "denied: measurement not in the reference values (%d %s)" % (rc, err))
+        rc, _, err = set_rv(url, tmp, ["10", "0", "23", "85"])
+        rc, out, err = agent(url, "get-resource", "kbs:///default/model/k")
+        u.check(rc == 1 and out == b"" and "not affirming" in err,
+                "denied: TCB not in the reference values (%d %s)" % (rc, err))
+    finally:
+        kbs.cleanup()
+        del os.environ["CUSTOS_SIM_SNP_DIR"]
+
+
+def main():
+    for p in (CUSTOS, AGENT, u.prog("custos-kbs")):
+        if not os.path.exists(p):
+            u.skip("%s not built" % p)
+    tmp = tempfile.mkdtemp(prefix="custos-e2e-snp-")
+    try:
+        cli_fixtures(tmp)
+        sim_through_kbs(tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    u.done()
+
+
+if __name__ == "__main__":
+    main()
