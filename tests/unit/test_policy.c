@@ -689,6 +689,7 @@ test_cache(void)
 	CHECK_OK(cs_policy_compile_cached(b, strlen(b), &p3, &d));
 	CHECK(p3 != NULL && p3 != p1);
 	CHECK(allows(a, "{\"x\":1}") && !allows(b, "{\"x\":1}"));
+	cs_policy_free(p3);
 	CHECK_ERR(cs_policy_compile_cached("policy x;", 9, &p3, &d), CS_ERR_POLICY);
 	CHECK(p3 == NULL && d.line == 1 && d.col == 8);
 	/* More texts than slots: the oldest are evicted, references held stay valid. */
