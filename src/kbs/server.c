@@ -45,6 +45,7 @@
 #define COOKIE_NAME "kbs-session-id"
 #define REFVAL_TTL (365 * 86400)
 #define DETAIL_MAX 256
+#define STOP_WAIT_MS 2000
 #define PURGE_EVERY_NS (60ull * 1000000000ull)
 
 enum route {
@@ -1415,9 +1416,29 @@ cs_kbs_stop(struct cs_kbs *k)
 {
 	if (k == NULL)
 		return;
-	if (k->d != NULL)
+	if (k->d != NULL) {
+		/* Graceful: stop accepting, let in-flight requests finish (idle keep-alive
+		 * connections are not waited for beyond STOP_WAIT_MS), then stop the workers. */
+		MHD_socket ls = MHD_quiesce_daemon(k->d);
+
+		/* The descriptor must stay open until MHD_stop_daemon, but it can stop listening
+		 * now (Linux: shutdown() of a listening socket refuses further connections). */
+		if (ls != MHD_INVALID_SOCKET)
+			shutdown(ls, SHUT_RDWR);
+		for (int i = 0; i < STOP_WAIT_MS / 10; i++) {
+			const union MHD_DaemonInfo *di =
+			        MHD_get_daemon_info(k->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+			struct timespec ts = {0, 10 * 1000 * 1000};
+
+			if (di == NULL || di->num_connections == 0)
+				break;
+			nanosleep(&ts, NULL);
+		}
 		MHD_stop_daemon(k->d); /* waits for the worker threads */
-	cs_audit_stop(&k->audit);      /* after the daemon: every request's events are queued */
+		if (ls != MHD_INVALID_SOCKET)
+			close(ls);
+	}
+	cs_audit_stop(&k->audit); /* after the daemon: every request's events are queued */
 	cs_tokcache_fini(&k->tokens);
 	cs_rl_fini(&k->rl);
 	cs_admin_fini(&k->admin);

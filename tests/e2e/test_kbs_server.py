@@ -161,6 +161,39 @@ def metrics_and_limits(tmp):
         kbs.cleanup()
 
 
+def graceful(tmp):
+    """SIGTERM while a request is half sent: it is still answered, new connections are not."""
+    os.mkdir(os.path.join(tmp, "g"), 0o700)
+    kbs = u.Kbs(data=os.path.join(tmp, "g"))
+    body = json.dumps({"version": "0.4.0", "tee": "sample", "extra-params": {}}).encode()
+    s = socket.create_connection(("127.0.0.1", kbs.port), timeout=5)
+    s.sendall(b"POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+              b"Connection: close\r\nContent-Length: %d\r\n\r\n" % len(body) + body[:10])
+    import time
+    time.sleep(0.2)
+    kbs.proc.send_signal(15)
+    time.sleep(0.3)
+    try:
+        socket.create_connection(("127.0.0.1", kbs.port), timeout=1).close()
+        refused = False
+    except OSError:
+        refused = True
+    u.check(refused, "no new connections after SIGTERM")
+    s.sendall(body[10:])
+    out = b""
+    while True:
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        out += chunk
+    s.close()
+    u.check(out.startswith(b"HTTP/1.1 200") and b'"nonce"' in out,
+            "in-flight request answered after SIGTERM (%r)" % out[:60])
+    kbs.proc.wait(10)
+    u.check(kbs.proc.returncode == 0, "exit 0 after draining (%s)" % kbs.proc.returncode)
+    kbs.cleanup()
+
+
 def bad_starts(tmp):
     cfg = os.path.join(tmp, "typo.json")
     with open(cfg, "w") as f:
@@ -181,6 +214,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         replicas(tmp)
         metrics_and_limits(tmp)
+        graceful(tmp)
         bad_starts(tmp)
     u.done()
 
