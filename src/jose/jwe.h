@@ -11,8 +11,10 @@
  * re-serializes the parsed header (alg, enc, then the rest sorted; research/trustee.md §2). On
  * decryption the AAD is the "protected" member exactly as received (RFC 7516 §5.2 step 14).
  *
- * No "aad", no unprotected headers, no "zip", no "crit", no general JSON serialization: a JWE
- * carrying any of them is refused (CS_ERR_UNSUPPORTED) rather than partly understood.
+ * No "aad", no shared "unprotected" header, no "zip", no "crit", no general JSON serialization:
+ * a JWE carrying any of them is refused (CS_ERR_UNSUPPORTED) rather than partly understood. The
+ * one unprotected header accepted is the flattened per-recipient "header" holding only "epk"
+ * and/or "kid" (python-jwcrypto puts epk there); its members may not repeat protected ones.
  */
 #ifndef CS_JOSE_JWE_H
 #define CS_JOSE_JWE_H

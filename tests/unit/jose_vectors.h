@@ -2,6 +2,8 @@
 #ifndef CS_TEST_JOSE_VECTORS_H
 #define CS_TEST_JOSE_VECTORS_H
 
+/* clang-format off */
+
 static const char rfc7515_a3_jwk[] =
 	"{\"kty\": \"EC\", \"crv\": \"P-256\", \"x\": \"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU\""
 	", \"y\": \"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0\", \"d\": \"jpsQnnGQmL-YBIffH113"
@@ -138,5 +140,7 @@ static const struct jwe_vector jwe_vectors[] = {
 		"eyJhbGciOiAiZGlyIiwgImVuYyI6ICJBMjU2R0NNIn0..Uon3OdkmZOjU0V7y.0UWisEoeGDeHcMaga_NisH0awSdKvx7idlj_noMAOR51oRhEKENyhRm71Hzk4sGB7X-YP7yDtSNT4qDxGWsn.SkiY1QHDvduoHvmE_RqY9A",
 	},
 };
+
+/* clang-format on */
 
 #endif
