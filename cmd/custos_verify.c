@@ -33,7 +33,7 @@ usage(FILE *f)
 	        "--report    raw 1184-byte ATTESTATION_REPORT; --evidence: Trustee `snp` JSON\n"
 	        "--vcek      the VCEK/VLEK (DER or PEM); else from the evidence, else from the\n"
 	        "            collateral cache DIR (see `custos collateral`), else with --online\n"
-	        "            from AMD KDS\n"
+	        "            from AMD KDS; CRLs cached in DIR apply, and a stale one is refused\n"
 	        "--roots     DIR with milan.pem/genoa.pem/turin.pem (ASK, ARK[, ASVK]) instead of\n"
 	        "            the built-in AMD roots; required for sim-snp (its test roots)\n"
 	        "--report-data, --init-data-digest  expected REPORT_DATA / HOST_DATA (hex; "
@@ -271,7 +271,14 @@ cs_cmd_verify(int argc, char **argv)
 	}
 	rc = 1;
 	err = CS_OK;
-	if (vek.len == 0 && report.len == CS_SNP_REPORT_LEN)
+	if (a.collateral != NULL) {
+		int64_t next_update;
+
+		err = cs_snp_trust_load_crls(trust, a.collateral, &next_update);
+		if (err == CS_OK && o.at > next_update)
+			err = CS_ERR_COLLATERAL; /* a stale CRL */
+	}
+	if (err == CS_OK && vek.len == 0 && report.len == CS_SNP_REPORT_LEN)
 		err = cs_snp_find_vcek(a.collateral, a.online, report.p, &vek);
 	if (err == CS_OK)
 		err = cs_snp_verify(trust, report.p, report.len, vek.p, vek.len, &o, &v);

@@ -1026,7 +1026,8 @@ test_tee_ops(void)
 	rm_tree(dir);
 }
 
-/* CRLs from the collateral directory: a revoked ASK is rejected, an empty CRL changes nothing. */
+/* CRLs from the collateral directory: a revoked ASK is rejected, an empty CRL changes nothing,
+ * a stale CRL is reported as stale collateral. */
 static void
 test_crl(void)
 {
@@ -1066,6 +1067,14 @@ test_crl(void)
 		cs_tee_sim_snp.verifier_free(st);
 		st = NULL;
 	}
+	/* A CRL past its nextUpdate is stale: the verifier says collateral, not a verdict. */
+	cs_buf_reset(&crl);
+	CHECK_OK(cs_snp_sim_crl(s, false, t0, at_time("2026-11-15T00:00:00Z"), &crl));
+	CHECK_OK(cs_snp_cache_put(coll, "snp/Milan/crl.der", crl.p, crl.len));
+	CHECK_OK(cs_tee_sim_snp.verifier_new(&cfg, &st));
+	CHECK_ERR(cs_tee_sim_snp.verify(st, &in, &claims), CS_ERR_COLLATERAL);
+	CHECK(claims == NULL);
+	cs_tee_sim_snp.verifier_free(st);
 	json_decref(ev);
 	cs_buf_fini(&crl);
 	cs_buf_fini(&vcek);

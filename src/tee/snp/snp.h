@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/buf.h"
+#include "tee/snp/verify.h"
 #include "tee/tee.h"
 
 extern const struct cs_tee_ops cs_tee_snp;
@@ -19,5 +20,12 @@ extern const struct cs_tee_ops cs_tee_sim_snp;
  */
 CS_MUST_USE enum cs_err cs_snp_find_vcek(const char *dir, bool online, const uint8_t *report,
                                          struct cs_buf *vek);
+
+/*
+ * Loads the CRLs cached under dir (snp/<Product>/crl.der, see collateral.h) into t and returns the
+ * earliest nextUpdate through *next_update (INT64_MAX when none): past it the collateral is stale.
+ */
+CS_MUST_USE enum cs_err cs_snp_trust_load_crls(struct cs_snp_trust *t, const char *dir,
+                                               int64_t *next_update);
 
 #endif

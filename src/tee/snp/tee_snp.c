@@ -7,9 +7,13 @@
  *            attester signs with the sim state in $CUSTOS_SIM_SNP_DIR (see sim.h), optionally
  *            with MEASUREMENT / HOST_DATA from $CUSTOS_SIM_SNP_MEASUREMENT / _HOST_DATA (hex).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+
+#include <openssl/x509.h>
 
 #include "base/b64.h"
 #include "crypto/x509.h"
@@ -24,7 +28,8 @@
 
 struct snp_state {
 	struct cs_snp_trust *trust;
-	char *collateral_dir; /* owned; NULL: none */
+	int64_t crl_next_update; /* earliest nextUpdate of the loaded CRLs; INT64_MAX if none */
+	char *collateral_dir;    /* owned; NULL: none */
 	bool offline;
 };
 
@@ -58,22 +63,39 @@ pem_body(struct cs_buf *pem, const uint8_t *p, size_t n)
 	return err;
 }
 
+/* The CRL's nextUpdate as Unix time (INT64_MAX when absent), via OpenSSL: x509.h has no accessor.
+ */
+static int64_t
+crl_next_update(const struct cs_buf *der)
+{
+	const unsigned char *q = der->p;
+	X509_CRL *crl = d2i_X509_CRL(NULL, &q, (long)der->len);
+	const ASN1_TIME *t = crl != NULL ? X509_CRL_get0_nextUpdate(crl) : NULL;
+	struct tm tm;
+	int64_t v = INT64_MAX;
+
+	if (t != NULL && ASN1_TIME_to_tm(t, &tm) == 1)
+		v = (int64_t)timegm(&tm);
+	X509_CRL_free(crl);
+	return crl != NULL ? v : INT64_MIN; /* unparsable: stale by definition */
+}
+
 /* Loads D/snp/<Product>/crl.der for every product into one CRL set (as PEM blocks). */
-static enum cs_err
-load_crls(struct snp_state *s)
+enum cs_err
+cs_snp_trust_load_crls(struct cs_snp_trust *t, const char *dir, int64_t *next_update)
 {
 	static const enum cs_snp_product all[] = {CS_SNP_MILAN, CS_SNP_GENOA, CS_SNP_TURIN};
 	struct cs_buf pem;
 	struct cs_x509_crls *crls = NULL;
 	enum cs_err err = CS_OK;
 
+	*next_update = INT64_MAX;
 	cs_buf_init(&pem, 4 * 1024 * 1024);
 	for (size_t i = 0; i < 3 && err == CS_OK; i++) {
 		char path[4096];
 		struct cs_buf der;
 
-		snprintf(path, sizeof(path), "%s/snp/%s/crl.der", s->collateral_dir,
-		         cs_snp_product_name(all[i]));
+		snprintf(path, sizeof(path), "%s/snp/%s/crl.der", dir, cs_snp_product_name(all[i]));
 		cs_buf_init(&der, 1024 * 1024);
 		err = cs_snp_file_read(path, &der);
 		if (err == CS_ERR_NOT_FOUND) {
@@ -81,8 +103,13 @@ load_crls(struct snp_state *s)
 			cs_buf_fini(&der);
 			continue;
 		}
-		if (err == CS_OK)
+		if (err == CS_OK) {
+			int64_t nu = crl_next_update(&der);
+
+			if (nu < *next_update)
+				*next_update = nu;
 			err = cs_buf_append_str(&pem, "-----BEGIN X509 CRL-----\n");
+		}
 		if (err == CS_OK)
 			err = pem_body(&pem, der.p, der.len);
 		if (err == CS_OK)
@@ -92,7 +119,7 @@ load_crls(struct snp_state *s)
 	if (err == CS_OK && pem.len > 0) {
 		err = cs_x509_crls_from(pem.p, pem.len, &crls);
 		if (err == CS_OK)
-			cs_snp_trust_set_crls(s->trust, crls);
+			cs_snp_trust_set_crls(t, crls);
 	}
 	cs_buf_fini(&pem);
 	return err;
@@ -110,10 +137,14 @@ state_new(const struct cs_verify_cfg *cfg, bool sim, void **state)
 	s = calloc(1, sizeof(*s));
 	ENSURE(s != NULL, CS_ERR_NOMEM);
 	s->offline = sim || (cfg != NULL && cfg->offline);
+	s->crl_next_update = INT64_MAX;
 	err = cs_snp_trust_new(cfg != NULL ? cfg->roots_dir : NULL, &s->trust);
 	if (err == CS_OK && cfg != NULL && cfg->collateral_dir != NULL) {
 		s->collateral_dir = strdup(cfg->collateral_dir);
-		err = s->collateral_dir != NULL ? load_crls(s) : CS_ERR_NOMEM;
+		err = s->collateral_dir != NULL
+		              ? cs_snp_trust_load_crls(s->trust, s->collateral_dir,
+		                                       &s->crl_next_update)
+		              : CS_ERR_NOMEM;
 	}
 	if (err != CS_OK) {
 		snp_verifier_free(s);
@@ -178,6 +209,8 @@ snp_verify(void *state, const struct cs_verify_in *in, json_t **claims)
 	enum cs_err err;
 
 	*claims = NULL;
+	/* A CRL past its nextUpdate is stale collateral: say so rather than trust or ignore it. */
+	ENSURE(in->at <= s->crl_next_update, CS_ERR_COLLATERAL);
 	cs_buf_init(&vek, VEK_MAX);
 	err = cs_snp_evidence_parse(in->evidence, report, &vek);
 	if (err == CS_OK && vek.len == 0)
