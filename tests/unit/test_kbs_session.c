@@ -3,6 +3,7 @@
  * and that the TEE, nonce and state come back exactly (so a session cannot be moved to another
  * TEE type or nonce without the key).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,7 +21,7 @@ make(struct cs_session *s, const char *tee, int64_t exp)
 {
 	memset(s, 0, sizeof(*s));
 	s->state = CS_SESSION_CHALLENGED;
-	strcpy(s->tee, tee);
+	snprintf(s->tee, sizeof(s->tee), "%s", tee);
 	for (int i = 0; i < CS_SESSION_NONCE_LEN; i++)
 		s->nonce[i] = (uint8_t)(0xa0 + i);
 	s->expires = exp;
