@@ -1083,6 +1083,43 @@ test_crl(void)
 	rm_tree(coll);
 }
 
+/* More distinct VCEKs than the chain cache holds: every one still verifies. */
+static void
+test_cache_overflow(void)
+{
+	struct cs_snp_sim *s = sim_make(CS_SNP_GENOA);
+	struct cs_snp_trust *t = NULL;
+	struct cs_snp_report r;
+	struct cs_snp_verified v;
+	struct cs_snp_tcb tcb;
+	struct cs_buf roots, vcek;
+	uint8_t rep[CS_SNP_REPORT_LEN];
+	struct cs_snp_verify_opts o = {.at = at_time("2026-11-30T00:00:00Z")};
+	int ok = 0;
+
+	if (s == NULL)
+		return;
+	cs_buf_init(&roots, 1 << 16);
+	cs_buf_init(&vcek, 1 << 16);
+	CHECK_OK(cs_snp_sim_roots_pem(s, &roots));
+	CHECK_OK(cs_snp_trust_new(NULL, &t));
+	CHECK_OK(cs_snp_trust_set(t, CS_SNP_GENOA, roots.p, roots.len));
+	cs_snp_sim_template(s, 3, &r);
+	CHECK_OK(cs_snp_tcb_decode(r.reported_tcb, CS_SNP_GENOA, &tcb));
+	CHECK_OK(cs_snp_sim_sign(s, &r, rep));
+	for (int i = 0; i < 260; i++) {
+		cs_buf_reset(&vcek);
+		if (cs_snp_sim_issue_vcek(s, &tcb, r.chip_id, 64, &vcek) == CS_OK &&
+		    cs_snp_verify(t, rep, sizeof(rep), vcek.p, vcek.len, &o, &v) == CS_OK)
+			ok++;
+	}
+	CHECK(ok == 260);
+	cs_snp_trust_free(t);
+	cs_snp_sim_free(s);
+	cs_buf_fini(&roots);
+	cs_buf_fini(&vcek);
+}
+
 int
 main(void)
 {
@@ -1103,6 +1140,7 @@ main(void)
 	T_RUN(test_collateral_cache_and_bundle);
 	T_RUN(test_tee_ops);
 	T_RUN(test_crl);
+	T_RUN(test_cache_overflow);
 	if (fx_skipped > 0)
 		printf("SKIP: %d fixture tests: fixtures folder not found (set CUSTOS_FIXTURES)\n",
 		       fx_skipped);

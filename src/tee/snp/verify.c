@@ -323,7 +323,8 @@ chain_window(const struct cs_x509 *const certs[3], int64_t *nb, int64_t *na)
  */
 static enum cs_err
 vek_check(struct cs_snp_trust *t, const struct cs_snp_report *rep, const uint8_t *vek,
-          size_t vek_len, const struct cs_snp_verify_opts *o, const struct vek_entry **out)
+          size_t vek_len, const struct cs_snp_verify_opts *o, struct vek_entry *uncached,
+          const struct vek_entry **out)
 {
 	struct vek_entry e = {0};
 	struct cs_x509 *c = NULL;
@@ -370,13 +371,15 @@ vek_check(struct cs_snp_trust *t, const struct cs_snp_report *rep, const uint8_t
 	if (err == CS_OK && cs_key_type(e.key) != CS_KEY_EC_P384)
 		err = CS_ERR_KEY;
 	if (err == CS_OK) {
+		/* Never evict (other threads may hold entries): once full, the caller owns it. */
 		if (t->n_cache < VEK_CACHE_MAX) {
 			t->cache[t->n_cache] = e;
 			*out = &t->cache[t->n_cache++];
-			e.key = NULL; /* now owned by the cache */
 		} else {
-			err = CS_ERR_TOO_LARGE; /* never evict: other threads may hold entries */
+			*uncached = e;
+			*out = uncached;
 		}
+		e.key = NULL; /* now owned by the cache or by *uncached */
 	}
 	pthread_mutex_unlock(&t->lock);
 out:
@@ -405,9 +408,10 @@ tcb_eq(const struct cs_snp_tcb *a, const struct cs_snp_tcb *b, bool fmc)
 	       a->microcode == b->microcode && (!fmc || a->fmc == b->fmc);
 }
 
-enum cs_err
-cs_snp_verify(struct cs_snp_trust *t, const uint8_t *report, size_t n, const uint8_t *vek,
-              size_t vek_len, const struct cs_snp_verify_opts *o, struct cs_snp_verified *out)
+static enum cs_err
+verify_report(struct cs_snp_trust *t, const uint8_t *report, size_t n, const uint8_t *vek,
+              size_t vek_len, const struct cs_snp_verify_opts *o, struct vek_entry *uncached,
+              struct cs_snp_verified *out)
 {
 	const struct vek_entry *e = NULL;
 	uint8_t dgst[48], host[32] = {0};
@@ -420,7 +424,7 @@ cs_snp_verify(struct cs_snp_trust *t, const uint8_t *report, size_t n, const uin
 	v.signer = cs_snp_report_signer(&v.report);
 	ENSURE(v.signer != CS_SNP_SIGNER_NONE, CS_ERR_UNSUPPORTED);
 	ENSURE(vek != NULL && vek_len > 0, CS_ERR_COLLATERAL);
-	TRY(vek_check(t, &v.report, vek, vek_len, o, &e));
+	TRY(vek_check(t, &v.report, vek, vek_len, o, uncached, &e));
 	v.product = e->product;
 	v.vek = e->info;
 
@@ -449,6 +453,17 @@ cs_snp_verify(struct cs_snp_trust *t, const uint8_t *report, size_t n, const uin
 	}
 	*out = v;
 	return CS_OK;
+}
+
+enum cs_err
+cs_snp_verify(struct cs_snp_trust *t, const uint8_t *report, size_t n, const uint8_t *vek,
+              size_t vek_len, const struct cs_snp_verify_opts *o, struct cs_snp_verified *out)
+{
+	struct vek_entry uncached = {0}; /* used when the cache is full */
+	enum cs_err err = verify_report(t, report, n, vek, vek_len, o, &uncached, out);
+
+	cs_key_free(uncached.key);
+	return err;
 }
 
 static enum cs_err
