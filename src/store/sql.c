@@ -701,6 +701,100 @@ meta_add(void *be, const char *k, const char *v)
 	return run_write(be, ST_META_ADD, PARAMS(PT(k), PT(v)), NULL);
 }
 
+/* ---- master key rotation ---- */
+
+struct wdek_row {
+	char *path;
+	int64_t version;
+	uint8_t wdek[CS_STORE_WDEK_LEN];
+	bool ok; /* the stored wrapped key had the right length */
+};
+
+struct wdeks {
+	struct wdek_row *v;
+	size_t n, cap;
+};
+
+static enum cs_err
+wdeks_cb(void *arg, const struct sql_row *r)
+{
+	struct wdeks *w = arg;
+	struct wdek_row *nv, *row;
+	size_t len = 0;
+	const uint8_t *p = r->d->col_blob(r, 0, &len);
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		nv = realloc(w->v, cap * sizeof(*nv));
+		ENSURE(nv != NULL, CS_ERR_NOMEM);
+		w->v = nv;
+		w->cap = cap;
+	}
+	row = &w->v[w->n];
+	memset(row, 0, sizeof(*row));
+	row->path = malloc(len + 1);
+	ENSURE(row->path != NULL, CS_ERR_NOMEM);
+	w->n++;
+	if (len > 0)
+		memcpy(row->path, p, len);
+	row->path[len] = '\0';
+	row->version = r->d->col_int(r, 1);
+	row->ok = col_fixed(r, 2, row->wdek, sizeof(row->wdek));
+	return CS_OK;
+}
+
+/*
+ * The rows are collected first and updated after, so no statement updates the table another
+ * statement is still reading. A wrapped key of the wrong length (a tampered row) fails the whole
+ * rotation: delete or restore that resource first.
+ */
+static enum cs_err
+rekey(void *be, const struct cs_rekey_fns *f, void *arg, const char *kcv)
+{
+	struct be *b = be;
+	struct conn *c;
+	struct wdeks w = {NULL, 0, 0};
+	struct head head = {0};
+	uint8_t out[CS_STORE_WDEK_LEN], mac[CS_STORE_HASH_LEN];
+	int64_t changes = 0;
+	enum cs_err err;
+
+	TRY(acquire(b, &c));
+	err = wbegin(b, c);
+	if (err != CS_OK)
+		goto out;
+	err = b->d->run(c->h, ST_RES_WDEKS, NULL, 0, wdeks_cb, &w, NULL);
+	for (size_t i = 0; i < w.n && err == CS_OK; i++) {
+		err = w.v[i].ok ? f->rewrap(arg, w.v[i].wdek, out) : CS_ERR_DECRYPT;
+		if (err == CS_OK)
+			err = b->d->run(
+			        c->h, ST_RES_SET_WDEK,
+			        PARAMS(PB(out, sizeof(out)), PT(w.v[i].path), PI(w.v[i].version)),
+			        NULL, NULL, NULL);
+	}
+	if (err == CS_OK)
+		err = read_head(b, c, &head);
+	if (err == CS_OK && head.seen)
+		err = f->remac(arg, head.seq, head.hash, head.mac, mac);
+	if (err == CS_OK && head.seen)
+		err = b->d->run(c->h, ST_AUD_HEAD_SET,
+		                PARAMS(PI(head.seq), PB(head.hash, sizeof(head.hash)),
+		                       PB(mac, sizeof(mac))),
+		                NULL, NULL, NULL);
+	if (err == CS_OK)
+		err = b->d->run(c->h, ST_META_SET, PARAMS(PT("key_check"), PT(kcv)), NULL, NULL,
+		                &changes);
+	if (err == CS_OK && changes != 1)
+		err = CS_ERR_STORE;
+	err = wend(b, c, err);
+out:
+	release(b, c);
+	for (size_t i = 0; i < w.n; i++)
+		free(w.v[i].path);
+	free(w.v);
+	return err;
+}
+
 /* ---- open / close ---- */
 
 static void
@@ -746,6 +840,7 @@ static const struct cs_store_ops sql_ops = {
         .audit_iter = audit_iter,
         .meta_get = meta_get,
         .meta_add = meta_add,
+        .rekey = rekey,
 };
 
 enum cs_err

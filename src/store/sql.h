@@ -42,6 +42,9 @@ enum sql_st {
 	ST_AUD_ITER,     /* (from, to or 0) -> seq, time, kind, body, hash; by seq */
 	ST_META_GET,     /* (k) -> v */
 	ST_META_ADD,     /* (k, v); nothing when k exists */
+	ST_META_SET,     /* (k, v); update */
+	ST_RES_WDEKS,    /* () -> path, version, wdek */
+	ST_RES_SET_WDEK, /* (wdek, path, version) */
 	ST_COUNT_
 };
 

@@ -88,6 +88,9 @@ static const char *const st_sql[ST_COUNT_] = {
                         " WHERE seq >= ?1 AND (?2 = 0 OR seq <= ?2) ORDER BY seq",
         [ST_META_GET] = "SELECT v FROM meta WHERE k = ?1",
         [ST_META_ADD] = "INSERT INTO meta (k, v) VALUES (?1, ?2) ON CONFLICT (k) DO NOTHING",
+        [ST_META_SET] = "UPDATE meta SET v = ?2 WHERE k = ?1",
+        [ST_RES_WDEKS] = "SELECT path, version, wdek FROM resource ORDER BY path, version",
+        [ST_RES_SET_WDEK] = "UPDATE resource SET wdek = ?1 WHERE path = ?2 AND version = ?3",
 };
 
 static const struct sql_driver sqlite_driver_;

@@ -260,6 +260,31 @@ open_postgres(const char *url, const struct cs_store_opts *o, const struct cs_st
 #endif
 }
 
+#define KCV_LABEL "custos-store-key-check-v1"
+
+/* The key check value of a master key, in hex, appended to hex. */
+static enum cs_err
+key_check(const uint8_t *mkey, struct cs_buf *hex)
+{
+	uint8_t kcv[CS_STORE_HASH_LEN];
+	enum cs_err err;
+
+	err = cs_hmac(CS_SHA256, mkey, MKEY_LEN, (const uint8_t *)KCV_LABEL, sizeof(KCV_LABEL) - 1,
+	              kcv);
+	if (err == CS_OK)
+		err = cs_hex_encode(hex, kcv, sizeof(kcv));
+	cs_wipe(kcv, sizeof(kcv));
+	return err;
+}
+
+/* Derives the audit head key into keys[MKEY_LEN..KEYS_LEN) from the master key before it. */
+static enum cs_err
+derive_akey(uint8_t *keys)
+{
+	return cs_hmac(CS_SHA256, keys, MKEY_LEN, (const uint8_t *)AKEY_LABEL,
+	               sizeof(AKEY_LABEL) - 1, keys + MKEY_LEN);
+}
+
 /*
  * Binds the store to its master key. The database records a check value, HMAC(master key,
  * KCV_LABEL) in hex, when it first meets a key; every later open must present the same key
@@ -267,13 +292,10 @@ open_postgres(const char *url, const struct cs_store_opts *o, const struct cs_st
  * written under a second key, and a missing key file is never silently created anew for a
  * database that already holds data. kp NULL: an ephemeral key (in-memory databases).
  */
-#define KCV_LABEL "custos-store-key-check-v1"
-
 static enum cs_err
 bind_key(struct cs_store *s, const char *kp)
 {
 	struct cs_buf stored, mine;
-	uint8_t kcv[CS_STORE_HASH_LEN];
 	bool bound;
 	enum cs_err err;
 
@@ -291,10 +313,7 @@ bind_key(struct cs_store *s, const char *kp)
 		err = kp != NULL ? mkey_open(kp, s->mkey) : cs_random(s->mkey, MKEY_LEN);
 	}
 	if (err == CS_OK)
-		err = cs_hmac(CS_SHA256, s->mkey, MKEY_LEN, (const uint8_t *)KCV_LABEL,
-		              sizeof(KCV_LABEL) - 1, kcv);
-	if (err == CS_OK)
-		err = cs_hex_encode(&mine, kcv, sizeof(kcv));
+		err = key_check(s->mkey, &mine);
 	if (err == CS_OK && !bound) {
 		/* First meeting; of two processes racing here, the first to insert wins. */
 		err = s->ops->meta_add(s->be, "key_check", (const char *)mine.p);
@@ -305,10 +324,8 @@ bind_key(struct cs_store *s, const char *kp)
 	if (err == CS_OK && (stored.len != mine.len || !cs_ct_eq(stored.p, mine.p, mine.len)))
 		err = CS_ERR_KEY;
 	if (err == CS_OK)
-		err = cs_hmac(CS_SHA256, s->mkey, MKEY_LEN, (const uint8_t *)AKEY_LABEL,
-		              sizeof(AKEY_LABEL) - 1, s->akey);
+		err = derive_akey(s->mkey);
 out:
-	cs_wipe(kcv, sizeof(kcv));
 	cs_buf_fini(&stored);
 	cs_buf_fini(&mine);
 	return err;
@@ -763,7 +780,7 @@ audit_hash(const uint8_t prev[CS_STORE_HASH_LEN], uint64_t seq, int64_t time, co
  *   mac = HMAC(akey, "custos-audit-head-v1" 0x00 | u64be seq | hash)
  */
 static enum cs_err
-head_mac(const struct cs_store *s, uint64_t seq, const uint8_t hash[CS_STORE_HASH_LEN],
+head_mac(const uint8_t *akey, uint64_t seq, const uint8_t hash[CS_STORE_HASH_LEN],
          uint8_t mac[CS_STORE_HASH_LEN])
 {
 	static const char label[] = "custos-audit-head-v1";
@@ -773,7 +790,7 @@ head_mac(const struct cs_store *s, uint64_t seq, const uint8_t hash[CS_STORE_HAS
 	for (int i = 0; i < 8; i++)
 		msg[sizeof(label) + (size_t)i] = (uint8_t)(seq >> (56 - 8 * i));
 	memcpy(msg + sizeof(label) + 8, hash, CS_STORE_HASH_LEN);
-	return cs_hmac(CS_SHA256, s->akey, CS_STORE_HASH_LEN, msg, sizeof(msg), mac);
+	return cs_hmac(CS_SHA256, akey, CS_STORE_HASH_LEN, msg, sizeof(msg), mac);
 }
 
 struct audit_append_ctx {
@@ -792,7 +809,7 @@ audit_chain(void *arg, uint64_t seq, const uint8_t prev[CS_STORE_HASH_LEN],
 	ENSURE(seq < (uint64_t)JSON_INT_MAX, CS_ERR_TOO_LARGE);
 	TRY(audit_hash(prev, seq, c->time, c->kind, strlen(c->kind), (const char *)c->body->p,
 	               c->body->len, hash));
-	return head_mac(c->s, seq, hash, mac);
+	return head_mac(c->s->akey, seq, hash, mac);
 }
 
 enum cs_err
@@ -976,7 +993,7 @@ cs_store_audit_verify(struct cs_store *s, uint64_t *count, uint64_t *bad_seq)
 		*bad_seq = 0;
 	err = s->ops->audit_iter(s->be, 1, 0, audit_verify_row, &c, &head_seq, head_hash, mac);
 	if (err == CS_OK && c.expect > 1)
-		err = head_mac(s, head_seq, head_hash, want);
+		err = head_mac(s->akey, head_seq, head_hash, want);
 	if (err == CS_OK) {
 		err = CS_ERR_VERIFY;
 		/* The head names the last record: records dropped from the end break here. */
@@ -991,5 +1008,70 @@ cs_store_audit_verify(struct cs_store *s, uint64_t *count, uint64_t *bad_seq)
 		*count = c.expect - 1;
 	if (err == CS_ERR_VERIFY && bad_seq != NULL)
 		*bad_seq = c.bad;
+	return err;
+}
+
+/* ---- master key rotation ---- */
+
+struct rekey_ctx {
+	const uint8_t *old; /* KEYS_LEN: master key, audit head key */
+	const uint8_t *new;
+};
+
+static enum cs_err
+rewrap(void *arg, const uint8_t in[CS_STORE_WDEK_LEN], uint8_t out[CS_STORE_WDEK_LEN])
+{
+	struct rekey_ctx *c = arg;
+	uint8_t dek[CS_GCM_KEY_LEN];
+	enum cs_err err;
+
+	err = cs_aes_kw_unwrap(c->old, in, CS_STORE_WDEK_LEN, dek);
+	if (err == CS_OK)
+		err = cs_aes_kw_wrap(c->new, dek, sizeof(dek), out);
+	cs_wipe(dek, sizeof(dek));
+	return err;
+}
+
+static enum cs_err
+remac(void *arg, uint64_t seq, const uint8_t hash[CS_STORE_HASH_LEN],
+      const uint8_t mac[CS_STORE_HASH_LEN], uint8_t out[CS_STORE_HASH_LEN])
+{
+	struct rekey_ctx *c = arg;
+	uint8_t want[CS_STORE_HASH_LEN];
+
+	/* Never re-authenticate a head that the old key does not vouch for. */
+	TRY(head_mac(c->old + MKEY_LEN, seq, hash, want));
+	ENSURE(cs_ct_eq(want, mac, sizeof(want)), CS_ERR_VERIFY);
+	return head_mac(c->new + MKEY_LEN, seq, hash, out);
+}
+
+enum cs_err
+cs_store_rekey(struct cs_store *s, const char *new_key_path)
+{
+	static const struct cs_rekey_fns fns = {rewrap, remac};
+	uint8_t *nk = NULL;
+	struct cs_buf kcv;
+	struct rekey_ctx c;
+	enum cs_err err;
+
+	ENSURE(s != NULL && new_key_path != NULL, CS_ERR_INVAL);
+	nk = cs_secure_alloc(KEYS_LEN);
+	ENSURE(nk != NULL, CS_ERR_NOMEM);
+	cs_buf_init(&kcv, 256);
+	err = mkey_open(new_key_path, nk);
+	if (err == CS_OK && cs_ct_eq(nk, s->mkey, MKEY_LEN))
+		err = CS_ERR_INVAL; /* the same key: nothing would change */
+	if (err == CS_OK)
+		err = derive_akey(nk);
+	if (err == CS_OK)
+		err = key_check(nk, &kcv);
+	if (err == CS_OK) {
+		c = (struct rekey_ctx){s->mkey, nk};
+		err = s->ops->rekey(s->be, &fns, &c, (const char *)kcv.p);
+	}
+	if (err == CS_OK)
+		memcpy(s->mkey, nk, KEYS_LEN); /* s->akey points into it */
+	cs_secure_free(nk, KEYS_LEN);
+	cs_buf_fini(&kcv);
 	return err;
 }

@@ -83,6 +83,19 @@ CS_MUST_USE enum cs_err cs_store_open(const char *url, const struct cs_store_opt
 /* Takes s; waits for nothing (callers must have returned); NULL is a no-op. */
 void cs_store_free(struct cs_store *s);
 
+/*
+ * Master key rotation, an OFFLINE operation: s must be the only user of the database (stop every
+ * KBS replica first; no other call on s may run meanwhile). Opens or creates the key file at
+ * new_key_path (same rules as the master key) and, in one transaction, rewraps every resource's
+ * data key under it, re-MACs the audit head (after checking it under the old key) and rebinds the
+ * database to it; s then uses the new key. Values are not re-encrypted (their data keys are
+ * unchanged). A crash leaves the database bound to exactly one of the two keys. Afterwards point
+ * the configuration at the new key file, then destroy the old one. CS_ERR_INVAL when it is the
+ * same key, CS_ERR_VERIFY when the audit head does not verify, CS_ERR_DECRYPT when a wrapped
+ * key does not unwrap (a tampered row: delete or restore it first); nothing changes on error.
+ */
+CS_MUST_USE enum cs_err cs_store_rekey(struct cs_store *s, const char *new_key_path);
+
 /* A list of names; cs_store_list_fini frees it (safe on a zeroed list). */
 struct cs_store_list {
 	char **items; /* owned; items[i] owned, NUL-terminated */

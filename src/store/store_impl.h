@@ -57,6 +57,16 @@ typedef enum cs_err (*cs_audit_chain_fn)(void *arg, uint64_t seq,
                                          uint8_t hash[CS_STORE_HASH_LEN],
                                          uint8_t mac[CS_STORE_HASH_LEN]);
 
+/* Master key rotation, called inside the backend's rekey transaction. */
+struct cs_rekey_fns {
+	/* Unwraps a DEK under the old master key and wraps it under the new one. */
+	enum cs_err (*rewrap)(void *arg, const uint8_t in[CS_STORE_WDEK_LEN],
+	                      uint8_t out[CS_STORE_WDEK_LEN]);
+	/* Checks the audit head's MAC under the old key, computes it under the new one. */
+	enum cs_err (*remac)(void *arg, uint64_t seq, const uint8_t hash[CS_STORE_HASH_LEN],
+	                     const uint8_t mac[CS_STORE_HASH_LEN], uint8_t out[CS_STORE_HASH_LEN]);
+};
+
 struct cs_store_ops {
 	void (*close)(void *be);
 
@@ -106,6 +116,12 @@ struct cs_store_ops {
 	enum cs_err (*meta_get)(void *be, const char *k, struct cs_buf *out);
 	/* Sets k to v unless k exists (then nothing changes, and CS_OK). */
 	enum cs_err (*meta_add)(void *be, const char *k, const char *v);
+
+	/*
+	 * In one write transaction: rewraps every resource's DEK, re-MACs the audit head (when
+	 * there is one) and sets the key check value to kcv.
+	 */
+	enum cs_err (*rekey)(void *be, const struct cs_rekey_fns *f, void *arg, const char *kcv);
 };
 
 /* The SQLite backend. path: a file name or ":memory:"; *be returns owned (close it through ops). */
