@@ -14,7 +14,7 @@ rather than against our own broker only:
     resource (Trustee's PluginInternalError), which custos-agent must turn into a bounded retry.
 
 Usage: fake_trustee.py [--resource repo/type/tag=VALUE]... [--fail-gets N] [--token-ttl S]
-                       [--deny repo/type/tag]... [--huge-challenge]
+                       [--deny repo/type/tag]... [--huge-challenge] [--select-hash H]
                        [--cert PEM --key PEM]
 Prints "PORT <n>" once listening on 127.0.0.1. GET /fake/stats returns request counters.
 """
@@ -50,6 +50,7 @@ class State:
         self.fail_gets = args.fail_gets
         self.deny = set(args.deny or [])
         self.huge = args.huge_challenge
+        self.hash = args.select_hash
         self.token_ttl = args.token_ttl
         self.stats = {"auth": 0, "attest": 0, "resource": 0, "resource_ok": 0}
         self.last_attest_body = None
@@ -134,7 +135,11 @@ class Handler(BaseHTTPRequestHandler):
             expires = time.time() + 300
             with st.lock:
                 st.sessions[cookie] = {"tee": tee, "nonce": nonce, "expires": expires, "token": None}
-            return ok_json(self, {"nonce": nonce, "extra-params": ""}, cookie, expires)
+            # IBM SE's challenge form selects the hash: {"selected-hash-algorithm": ...}.
+            extra = {"selected-hash-algorithm": st.hash} if st.hash != "sha384" else ""
+            with st.lock:
+                st.sessions[cookie]["hash"] = st.hash
+            return ok_json(self, {"nonce": nonce, "extra-params": extra}, cookie, expires)
         if self.path == "/kbs/v0/attest":
             with st.lock:
                 st.stats["attest"] += 1
@@ -158,12 +163,15 @@ class Handler(BaseHTTPRequestHandler):
                 return error(self, 401, "AttestationError", "Nonce mismatch")
             if sess["tee"] != "sample":
                 return error(self, 401, "AttestationError", "Verifier not enabled")
-            expected = w.report_data(nonce, pubkey, additional)
+            expected = w.report_data(nonce, pubkey, additional, sess.get("hash", "sha384"))
             try:
                 got = base64.b64decode(primary["report_data"], validate=True)
             except (ValueError, KeyError, TypeError):
                 return error(self, 401, "AttestationError", "bad sample evidence")
-            if got != expected and got != expected + bytes(16):
+            # The binding, zero-padded to the evidence's report-data size (48 as guest-components'
+            # sample attester emits it for SHA-384, or 64), never truncated.
+            if not (len(got) in (len(expected), 48, 64) and len(got) >= len(expected)
+                    and got == expected + bytes(len(got) - len(expected))):
                 return error(self, 401, "AttestationError",
                              "REPORT_DATA is different from that in Sample Quote")
             now = int(time.time())
@@ -249,6 +257,7 @@ def main():
     ap.add_argument("--fail-gets", type=int, default=0)
     ap.add_argument("--deny", action="append")
     ap.add_argument("--huge-challenge", action="store_true")
+    ap.add_argument("--select-hash", default="sha384", choices=["sha256", "sha384", "sha512"])
     ap.add_argument("--token-ttl", type=int, default=300)
     ap.add_argument("--cert")
     ap.add_argument("--key")

@@ -92,6 +92,16 @@ def test_plain(tmp):
     finally:
         f.stop()
 
+    # A challenge that selects the hash (IBM SE's form): the binding follows it.
+    for h in ("sha512", "sha256"):
+        f = u.Fake("--resource", "default/key/k1=" + SECRET, "--select-hash", h)
+        try:
+            rc, out, err = agent("get-resource", "kbs:///default/key/k1",
+                                 url="http://127.0.0.1:%d" % f.port)
+            u.check(rc == 0 and out == SECRET.encode(), "selected %s binding (%s)" % (h, err))
+        finally:
+            f.stop()
+
     # A token that the KBS stops accepting (401) once: one re-attestation, then success.
     f = u.Fake("--resource", "default/key/k1=" + SECRET, "--fail-gets", "1")
     try:

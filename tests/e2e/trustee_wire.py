@@ -37,9 +37,10 @@ def jcs(v):
     return json.dumps(v, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def report_data(nonce, tee_pubkey, additional_evidence=""):
-    """SHA-384(JCS({additional-evidence, nonce, tee-pubkey})), 48 bytes."""
-    return hashlib.sha384(
+def report_data(nonce, tee_pubkey, additional_evidence="", hash_name="sha384"):
+    """H(JCS({additional-evidence, nonce, tee-pubkey})); SHA-384 (48 bytes) unless the challenge
+    selected another hash (IBM SE's form)."""
+    return hashlib.new(hash_name,
         jcs({"additional-evidence": additional_evidence, "nonce": nonce, "tee-pubkey": tee_pubkey})
     ).digest()
 
