@@ -198,6 +198,12 @@ def main():
             flow(kbs.url("https"), tmp, cacert=cert, label="https")
             rc, out, err = agent(kbs.url("https"), "get-resource", "kbs:///default/key/x")
             u.check(rc == 2, "https without trusting the certificate fails (rc %d)" % rc)
+            # Trustee's client over TLS too.
+            rc, _, err = admin(kbs.url("https"), "resource", "put", "default/key/tls", data=SECRET,
+                               cacert=cert)
+            c = tc.Client(kbs.url("https"), ssl_context=u.tls_ctx(cert))
+            u.check(rc == 0 and c.get_resource("default/key/tls") == SECRET,
+                    "Trustee client over https (%s)" % err)
         finally:
             kbs.cleanup()
     u.done()
