@@ -399,6 +399,30 @@ test_limits(void)
 	CHECK(strstr(d.msg, "policy too large") != NULL);
 	free(big);
 
+	/* Claims nested as deep as the JSON parser allows: reachable, comparable, bounded. */
+	{
+		char deep[512], pol[512];
+		size_t o = 0, q = 0;
+		for (int i = 0; i < 30; i++)
+			put(deep, &o, "{\"a\":");
+		put(deep, &o, "1");
+		for (int i = 0; i < 30; i++)
+			put(deep, &o, "}");
+		put(pol, &q, "policy resource;\nallow if claims");
+		for (int i = 0; i < 29; i++)
+			put(pol, &q, ".a");
+		put(pol, &q, " == claims");
+		for (int i = 0; i < 28; i++)
+			put(pol, &q, ".a");
+		put(pol, &q, " ?? false;");
+		CHECK(!allows(pol, deep)); /* {"a":1} vs {"a":{"a":1}}: deep equality, not equal */
+		q = 0;
+		put(pol, &q, "policy resource;\nallow if claims");
+		for (int i = 0; i < 30; i++)
+			put(pol, &q, ".a");
+		put(pol, &q, " == 1 and claims == claims;");
+		CHECK(allows(pol, deep));
+	}
 	/* A huge claim list runs the budget out: denied, with the reason. */
 	p = compile(RES("allow if any(x in l : any(y in l : x == -1));"));
 	claims = json_object();
