@@ -196,6 +196,25 @@ run_list(struct be *b, enum sql_st i, const struct param *ps, size_t n, struct c
 	return err;
 }
 
+/*
+ * Makes room for one more element in a growing array (v, n used, *cap allocated): returns the
+ * array to use from now on, or NULL (v untouched and still owned by the caller) when out of memory.
+ */
+static void *
+grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	void *nv;
+	size_t ncap;
+
+	if (n < *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 16;
+	if (ncap > SIZE_MAX / size || (nv = realloc(v, ncap * size)) == NULL)
+		return NULL;
+	*cap = ncap;
+	return nv;
+}
+
 struct versions {
 	struct cs_store_version *v;
 	size_t n, cap;
@@ -205,15 +224,10 @@ static enum cs_err
 versions_cb(void *arg, const struct sql_row *r)
 {
 	struct versions *vs = arg;
-	struct cs_store_version *nv;
+	struct cs_store_version *nv = grow(vs->v, vs->n, &vs->cap, sizeof(*nv));
 
-	if (vs->n == vs->cap) {
-		size_t cap = vs->cap ? vs->cap * 2 : 8;
-		nv = realloc(vs->v, cap * sizeof(*nv));
-		ENSURE(nv != NULL, CS_ERR_NOMEM);
-		vs->v = nv;
-		vs->cap = cap;
-	}
+	ENSURE(nv != NULL, CS_ERR_NOMEM);
+	vs->v = nv;
 	vs->v[vs->n].version = (uint64_t)r->d->col_int(r, 0);
 	vs->v[vs->n].created = r->d->col_int(r, 1);
 	vs->v[vs->n].size = (size_t)r->d->col_int(r, 2);
@@ -719,17 +733,12 @@ static enum cs_err
 wdeks_cb(void *arg, const struct sql_row *r)
 {
 	struct wdeks *w = arg;
-	struct wdek_row *nv, *row;
+	struct wdek_row *row, *nv = grow(w->v, w->n, &w->cap, sizeof(*nv));
 	size_t len = 0;
 	const uint8_t *p = r->d->col_blob(r, 0, &len);
 
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 64;
-		nv = realloc(w->v, cap * sizeof(*nv));
-		ENSURE(nv != NULL, CS_ERR_NOMEM);
-		w->v = nv;
-		w->cap = cap;
-	}
+	ENSURE(nv != NULL, CS_ERR_NOMEM);
+	w->v = nv;
 	row = &w->v[w->n];
 	memset(row, 0, sizeof(*row));
 	row->path = malloc(len + 1);
