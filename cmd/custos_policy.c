@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/b64.h"
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/json.h"
@@ -23,7 +24,7 @@ usage(FILE *f)
 {
 	fprintf(f,
 	        "usage: custos policy check FILE...\n"
-	        "       custos policy eval FILE --claims JSON|FILE [--resource REPO/TYPE/TAG]\n"
+	        "       custos policy eval FILE --claims JSON|JWT|FILE [--resource R/T/TAG]\n"
 	        "                          [--query JSON] [--tee TEE] [--rv FILE]... [--at TIME]\n"
 	        "                          [--budget STEPS]\n"
 	        "       custos policy default resource | appraisal TEE\n"
@@ -35,7 +36,10 @@ usage(FILE *f)
 	        "        appraisal default of --tee) over the claims: a resource policy over a "
 	        "token's\n"
 	        "        claims and --resource, an appraisal policy over one submodule's claims.\n"
-	        "        --rv registers a reference-value message (Trustee RVPS JSON) first; --at\n"
+	        "        --claims is JSON, or an EAR token whose claims are read WITHOUT "
+	        "verifying\n"
+	        "        it. --rv registers a reference-value message (Trustee RVPS JSON) first; "
+	        "--at\n"
 	        "        (RFC 3339) is the evaluation time, which decides reference-value expiry.\n"
 	        "        Prints the decision as JSON. Exit 0 allowed / affirming, 1 denied / not.\n"
 	        "default prints a built-in policy.\n");
@@ -132,12 +136,28 @@ load_json(const char *arg, const char *what)
 	enum cs_err err;
 
 	cs_buf_init(&b, CLAIMS_MAX);
-	if (arg[0] == '{')
+	if (arg[0] == '{' || strncmp(arg, "eyJ", 3) == 0)
 		err = cs_buf_append_str(&b, arg);
 	else
 		err = read_file(arg, &b) ? CS_OK : CS_ERR_IO;
-	if (err == CS_OK)
+	/* A JWT (an EAR token, e.g. from `custos-agent` or the broker): its claims, NOT verified.
+	 */
+	if (err == CS_OK && b.len > 3 && memcmp(b.p, "eyJ", 3) == 0) {
+		const char *d1 = memchr(b.p, '.', b.len), *d2;
+		struct cs_buf payload;
+
+		while (b.len > 0 && (b.p[b.len - 1] == '\n' || b.p[b.len - 1] == '\r'))
+			b.len--;
+		d2 = d1 ? memchr(d1 + 1, '.', b.len - (size_t)(d1 + 1 - (const char *)b.p)) : NULL;
+		cs_buf_init(&payload, CLAIMS_MAX);
+		err = d2 == NULL ? CS_ERR_ENCODING
+		                 : cs_b64url_decode(&payload, d1 + 1, (size_t)(d2 - d1 - 1));
+		if (err == CS_OK)
+			err = cs_json_parse(payload.p, payload.len, CLAIMS_MAX, &j);
+		cs_buf_fini(&payload);
+	} else if (err == CS_OK) {
 		err = cs_json_parse(b.p, b.len, CLAIMS_MAX, &j);
+	}
 	if (err == CS_OK && !json_is_object(j))
 		err = CS_ERR_JSON_FIELD;
 	if (err != CS_OK) {

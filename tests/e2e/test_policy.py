@@ -69,6 +69,11 @@ def resource_policies(kbs, tmp):
     u.check(cpu0(c)["ear.status"] == "affirming", "dev sample token is affirming")
     s, prob, val = fetch(c, "default/model/llama")
     u.check(s == 200 and val == SECRET, "built-in default releases to affirming (%d %r)" % (s, prob))
+    # The same decision offline, from the broker's own token.
+    rc, out, err = u.run([CUSTOS, "policy", "eval", "-", "--claims", c.token,
+                          "--resource", "default/model/llama"])
+    u.check(rc == 0 and json.loads(out or b"{}").get("allow") is True,
+            "custos policy eval over the EAR token agrees (rc %d %s)" % (rc, err))
 
     # A policy for default/model/* only: decides there, the default still decides elsewhere.
     rc, _, err = set_policy(url, tmp, 'policy resource for "default/model/*";\n'
