@@ -151,3 +151,27 @@ out:
 	release_all(ps, n);
 	return err;
 }
+
+enum cs_err
+cs_policy_check(const char *src, size_t len, enum cs_policy_kind kind, char *detail,
+                size_t detail_len)
+{
+	struct cs_policy *p = NULL;
+	struct cs_policy_diag d = {0};
+	enum cs_err err = cs_policy_compile(src, len, &p, &d);
+
+	if (err == CS_OK && cs_policy_kind(p) != kind) {
+		err = CS_ERR_POLICY;
+		d.line = d.col = 1;
+		snprintf(d.msg, sizeof(d.msg), "%s",
+		         kind == CS_POLICY_RESOURCE ? "not a resource policy"
+		                                    : "not an appraisal policy");
+	}
+	cs_policy_free(p);
+	if (detail_len > 0)
+		snprintf(detail, detail_len, "%u:%u: %s", d.line, d.col,
+		         err == CS_OK ? "ok"
+		         : d.msg[0]   ? d.msg
+		                      : cs_err_str(err));
+	return err;
+}

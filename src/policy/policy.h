@@ -50,6 +50,14 @@ struct cs_policy;
 CS_MUST_USE enum cs_err cs_policy_compile(const char *src, size_t len, struct cs_policy **out,
                                           struct cs_policy_diag *diag);
 
+/*
+ * For the admin API at upload: CS_OK when (src, len) compiles to a policy of kind; otherwise
+ * CS_ERR_POLICY (or CS_ERR_TOO_LARGE) with "LINE:COL: message" in detail (NUL-terminated, cut to
+ * detail_len), for a 400 body. Nothing is kept.
+ */
+CS_MUST_USE enum cs_err cs_policy_check(const char *src, size_t len, enum cs_policy_kind kind,
+                                        char *detail, size_t detail_len);
+
 /* Another reference to p (compiled policies are shared, e.g. by the cache); returns p. */
 struct cs_policy *cs_policy_ref(struct cs_policy *p);
 

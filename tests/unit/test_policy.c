@@ -802,6 +802,20 @@ test_broker(void)
 	CHECK(a.tv[CS_AR4SI_HARDWARE] == CS_AR4SI_FAILED && strstr(a.reason, "not an appraisal"));
 	json_decref(refs);
 	json_decref(claims);
+
+	/* The admin API's upload check. */
+	char detail[128];
+	CHECK_OK(cs_policy_check(texts[0], lens[0], CS_POLICY_RESOURCE, detail, sizeof(detail)));
+	CHECK_ERR(cs_policy_check(texts[0], lens[0], CS_POLICY_APPRAISAL, detail, sizeof(detail)),
+	          CS_ERR_POLICY);
+	CHECK_STR(detail, "1:1: not an appraisal policy");
+	CHECK_ERR(cs_policy_check(broken[1], blens[1], CS_POLICY_RESOURCE, detail, sizeof(detail)),
+	          CS_ERR_POLICY);
+	CHECK_STR(detail, "2:9: expected an expression, found ';'");
+	CHECK_ERR(cs_policy_check("package policy\ndefault allow = false", 37, CS_POLICY_RESOURCE,
+	                          detail, sizeof(detail)),
+	          CS_ERR_POLICY);
+	CHECK_STR(detail, "1:1: a policy starts with 'policy appraisal' or 'policy resource'");
 }
 
 int
