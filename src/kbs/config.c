@@ -56,6 +56,9 @@ cs_kbs_config_fini(struct cs_kbs_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+static void say(char *why, size_t why_len, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
 static void
 say(char *why, size_t why_len, const char *fmt, ...)
 {

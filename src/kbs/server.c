@@ -112,7 +112,7 @@ struct cs_kbs {
 	uint8_t session_key[CS_SESSION_KEY_LEN];
 	char *tls_cert, *tls_key; /* owned PEM text */
 	uint16_t port;
-	atomic_ullong last_purge_ns;
+	_Atomic uint64_t last_purge_ns;
 	struct metrics m;
 };
 

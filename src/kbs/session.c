@@ -62,8 +62,8 @@ out:
 	return err;
 }
 
-static enum cs_err
-parse_plain(const uint8_t *p, size_t n, struct cs_session *s)
+enum cs_err
+cs_session_parse(const uint8_t *p, size_t n, struct cs_session *s)
 {
 	struct cs_rd r;
 	uint8_t state, tee_len;
@@ -118,7 +118,7 @@ cs_session_open(const uint8_t key[CS_SESSION_KEY_LEN], const char *v, size_t n, 
 	if (cs_gcm_open(key, blob.p + 1, aad, sizeof(aad) - 1, blob.p + 1 + CS_GCM_IV_LEN, ct_len,
 	                blob.p + 1 + CS_GCM_IV_LEN + ct_len, blob.p + 1 + CS_GCM_IV_LEN) != CS_OK)
 		goto out;
-	if (parse_plain(blob.p + 1 + CS_GCM_IV_LEN, ct_len, out) != CS_OK)
+	if (cs_session_parse(blob.p + 1 + CS_GCM_IV_LEN, ct_len, out) != CS_OK)
 		goto out;
 	if (out->expires <= now) {
 		err = CS_ERR_EXPIRED;

@@ -51,6 +51,12 @@ CS_MUST_USE enum cs_err cs_session_seal(const uint8_t key[CS_SESSION_KEY_LEN],
 CS_MUST_USE enum cs_err cs_session_open(const uint8_t key[CS_SESSION_KEY_LEN], const char *v,
                                         size_t n, int64_t now, struct cs_session *out);
 
+/*
+ * Parses the plaintext layout above (after the tag verified) into *out, which the caller zeroes
+ * beforehand and cs_session_fini()s after, also on failure. Pure; exposed for the fuzz target.
+ */
+CS_MUST_USE enum cs_err cs_session_parse(const uint8_t *p, size_t n, struct cs_session *out);
+
 /* Loads the 32-byte key from path, creating it (random, 0600, O_EXCL) when absent. */
 CS_MUST_USE enum cs_err cs_session_key_load(const char *path, uint8_t key[CS_SESSION_KEY_LEN]);
 
