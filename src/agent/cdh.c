@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "agent/cdh.h"
+#include "base/b64.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "base/secret.h"
@@ -163,9 +164,41 @@ get_resource(struct cs_cdh *c, struct MHD_Connection *conn, const char *path)
 	return ret;
 }
 
+/* Counts the query arguments and those not in the NULL-terminated list allowed. */
+struct arg_check {
+	const char *const *allowed;
+	unsigned n, unknown;
+};
+
+static enum MHD_Result
+count_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct arg_check *a = cls;
+	bool ok = false;
+
+	(void)kind;
+	(void)value;
+	a->n++;
+	for (size_t i = 0; a->allowed[i] != NULL; i++)
+		ok |= strcmp(key, a->allowed[i]) == 0;
+	if (!ok)
+		a->unknown++;
+	return MHD_YES;
+}
+
+static struct arg_check
+check_args(struct MHD_Connection *conn, const char *const *allowed)
+{
+	struct arg_check a = {.allowed = allowed};
+
+	MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, count_arg, &a);
+	return a;
+}
+
 static enum MHD_Result
 get_token(struct cs_cdh *c, struct MHD_Connection *conn)
 {
+	static const char *const allowed[] = {"token_type", NULL};
 	const char *type = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "token_type");
 	struct cs_buf pem, body;
 	json_t *o = NULL;
@@ -173,7 +206,10 @@ get_token(struct cs_cdh *c, struct MHD_Connection *conn)
 	enum MHD_Result ret;
 	char detail[CS_RCAR_DETAIL_MAX];
 
-	if (type == NULL || strcmp(type, "kbs") != 0)
+	/* api-server-rest answers anything but exactly one token_type with 405. */
+	if (check_args(conn, allowed).n != 1 || type == NULL)
+		return reply_err(conn, 405, CS_ERR_INVAL, "exactly one parameter: token_type");
+	if (strcmp(type, "kbs") != 0)
 		return reply_err(conn, 400, CS_ERR_UNSUPPORTED, "token_type must be kbs");
 	cs_buf_init(&pem, 64 * 1024);
 	cs_buf_init(&body, CS_RCAR_TOKEN_MAX + 64 * 1024);
@@ -191,7 +227,7 @@ get_token(struct cs_cdh *c, struct MHD_Connection *conn)
 	memcpy(detail, cs_rcar_detail(c->rcar), sizeof(detail));
 	pthread_mutex_unlock(&c->lock);
 	if (err == CS_OK)
-		ret = reply(conn, 200, "application/json", body.p, body.len, true);
+		ret = reply(conn, 200, "application/octet-stream", body.p, body.len, true);
 	else
 		ret = reply_err(conn, http_status(err), err, detail);
 	if (o != NULL) {
@@ -209,28 +245,39 @@ get_token(struct cs_cdh *c, struct MHD_Connection *conn)
 static enum MHD_Result
 get_evidence(struct cs_cdh *c, struct MHD_Connection *conn)
 {
+	static const char *const allowed[] = {"runtime_data", "encoding", NULL};
 	const char *rt = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "runtime_data");
+	const char *enc = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "encoding");
 	uint8_t rd[CS_REPORT_DATA_LEN] = {0};
-	struct cs_buf body;
+	struct cs_buf body, raw;
 	json_t *ev = NULL;
 	enum cs_err err;
 	enum MHD_Result ret;
-	size_t n;
 
-	if (rt == NULL)
-		return reply_err(conn, 400, CS_ERR_INVAL, "runtime_data is required");
-	/* The AA hands the runtime data's bytes to the attester as report data: at most 64 bytes,
-	 * zero-padded (longer is refused rather than truncated or hashed). */
-	n = strlen(rt);
-	if (n > RUNTIME_DATA_MAX)
-		return reply_err(conn, 400, CS_ERR_TOO_LARGE, "runtime_data exceeds 64 bytes");
-	memcpy(rd, rt, n);
+	if (rt == NULL || check_args(conn, allowed).unknown != 0)
+		return reply_err(conn, 400, CS_ERR_INVAL, "runtime_data [and encoding] expected");
+	/* As guest-components' api-server-rest: the runtime data is the parameter's bytes, or with
+	 * encoding=base64 its base64url (no padding) decoding. The AA hands them to the attester
+	 * as report data: at most 64 bytes, zero-padded (longer is refused, not truncated). */
+	cs_buf_init(&raw, RUNTIME_DATA_MAX);
+	if (enc == NULL)
+		err = cs_buf_append(&raw, rt, strlen(rt));
+	else if (strcmp(enc, "base64") == 0)
+		err = cs_b64url_decode(&raw, rt, strlen(rt));
+	else
+		err = CS_ERR_UNSUPPORTED;
+	if (err != CS_OK) {
+		cs_buf_fini(&raw);
+		return reply_err(conn, 400, err, "runtime_data: at most 64 bytes, encoding base64");
+	}
+	memcpy(rd, raw.p, raw.len);
+	cs_buf_fini(&raw);
 	cs_buf_init(&body, 4u << 20);
 	err = c->tee->attest(rd, &ev);
 	if (err == CS_OK)
 		err = cs_json_dump(&body, ev);
 	if (err == CS_OK)
-		ret = reply(conn, 200, "application/json", body.p, body.len, false);
+		ret = reply(conn, 200, "application/octet-stream", body.p, body.len, false);
 	else
 		ret = reply_err(conn, 500, err, NULL);
 	json_decref(ev);

@@ -4,8 +4,13 @@
  *
  *   GET /cdh/resource/<repo>/<type>/<tag>   the secret's raw bytes (application/octet-stream)
  *   GET /aa/token?token_type=kbs            {"token": <EAR JWT>, "tee_keypair": <PKCS#8 PEM>}
- *   GET /aa/evidence?runtime_data=<text>    the TEE's evidence JSON binding the runtime data's
- *                                           bytes (at most 64, zero-padded, as the AA does)
+ *   GET /aa/evidence?runtime_data=<text>[&encoding=base64]
+ *                                           the TEE's evidence JSON binding the runtime data's
+ *                                           bytes (the text, or its base64url decoding; at most
+ *                                           64, zero-padded, as the AA does)
+ *
+ * Bodies are application/octet-stream and parameters are checked as api-server-rest checks them
+ * (/aa/token: exactly one parameter, else 405; /aa/evidence: no unknown parameter, else 400).
  *
  * One RCAR session is cached and shared: its token is reused until CS_CDH_REFRESH_S before its
  * "exp", then the agent attests again with a new key. The server listens on loopback by default,

@@ -218,6 +218,17 @@ def test_serve():
                 "evidence binds runtime data (%d %r)" % (s, rd[:8]))
         s, b = u.get("127.0.0.1", port, "/aa/evidence?runtime_data=" + "x" * 65)
         u.check(s == 400, "runtime data over 64 bytes refused (%d)" % s)
+        s, b = u.get("127.0.0.1", port, "/aa/evidence?runtime_data=" + w.b64url(b"\x00\xffhi") +
+                     "&encoding=base64")
+        rd = base64.b64decode(json.loads(b).get("report_data", "")) if s == 200 else b""
+        u.check(s == 200 and rd[:4] == b"\x00\xffhi" and rd[4:] == bytes(len(rd) - 4),
+                "encoding=base64 runtime data (%d %r)" % (s, rd[:8]))
+        s, b = u.get("127.0.0.1", port, "/aa/evidence?runtime_data=abc&encoding=hex")
+        u.check(s == 400, "unknown encoding refused (%d)" % s)
+        s, b = u.get("127.0.0.1", port, "/aa/evidence?runtime_data=abc&x=1")
+        u.check(s == 400, "unknown parameter refused (%d)" % s)
+        s, b = u.get("127.0.0.1", port, "/aa/token?token_type=kbs&x=1")
+        u.check(s == 405, "token with an extra parameter: 405 as api-server-rest (%d)" % s)
         s, b = u.get("127.0.0.1", port, "/cdh/resource/default/key/nope")
         u.check(s in (401, 404), "missing resource is an error (%d)" % s)
         s, b = u.get("127.0.0.1", port, "/cdh/resource/default/../k1")
