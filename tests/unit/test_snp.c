@@ -3,6 +3,7 @@
  * table, on real reports from ../shared/fixtures (SOURCES.md there gives each verdict) and on
  * mutations of them.
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1120,6 +1121,55 @@ test_cache_overflow(void)
 	cs_buf_fini(&vcek);
 }
 
+/* One trust shared by threads, from empty: cache inserts race with lookups (run under ASan). */
+struct thread_arg {
+	struct cs_snp_trust *t;
+	uint8_t *rep[2], *vek[2];
+	size_t rn[2], vn[2];
+	int ok;
+};
+
+static void *
+verify_thread(void *p)
+{
+	struct thread_arg *a = p;
+	struct cs_snp_verify_opts o = {.at = at_time("2026-11-30T00:00:00Z")};
+	struct cs_snp_verified v;
+
+	for (int i = 0; i < 40; i++)
+		if (cs_snp_verify(a->t, a->rep[i % 2], a->rn[i % 2], a->vek[i % 2], a->vn[i % 2],
+		                  &o, &v) == CS_OK)
+			__atomic_add_fetch(&a->ok, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+static void
+test_threads(void)
+{
+	struct thread_arg a = {0};
+	pthread_t th[4];
+
+	a.rep[0] = fx_read("snp/trustee/test-report.bin", &a.rn[0]);
+	a.vek[0] = fx_read("snp/trustee/test-vcek.der", &a.vn[0]);
+	a.rep[1] = fx_read("peers/tinfoil/tinfoil-genoa-report.bin", &a.rn[1]);
+	a.vek[1] = fx_read("peers/tinfoil/tinfoil-genoa-vcek.der", &a.vn[1]);
+	if (a.rep[0] != NULL && a.vek[0] != NULL && a.rep[1] != NULL && a.vek[1] != NULL) {
+		CHECK_OK(cs_snp_trust_new(NULL, &a.t));
+		for (int i = 0; i < 4; i++)
+			CHECK(pthread_create(&th[i], NULL, verify_thread, &a) == 0);
+		for (int i = 0; i < 4; i++)
+			pthread_join(th[i], NULL);
+		CHECK(a.ok == 160);
+		cs_snp_trust_free(a.t);
+	} else {
+		fx_skipped++;
+	}
+	for (int i = 0; i < 2; i++) {
+		free(a.rep[i]);
+		free(a.vek[i]);
+	}
+}
+
 int
 main(void)
 {
@@ -1141,6 +1191,7 @@ main(void)
 	T_RUN(test_tee_ops);
 	T_RUN(test_crl);
 	T_RUN(test_cache_overflow);
+	T_RUN(test_threads);
 	if (fx_skipped > 0)
 		printf("SKIP: %d fixture tests: fixtures folder not found (set CUSTOS_FIXTURES)\n",
 		       fx_skipped);

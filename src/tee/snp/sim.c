@@ -455,6 +455,11 @@ write_file(const char *dir, const char *name, const void *p, size_t n, mode_t mo
 	       CS_ERR_INVAL);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	ENSURE(fd >= 0, CS_ERR_IO);
+	/* An existing file keeps its mode through O_TRUNC: set it, before the key is written. */
+	if (fchmod(fd, mode) != 0) {
+		close(fd);
+		return CS_ERR_IO;
+	}
 	w = write(fd, p, n);
 	if (close(fd) != 0 || w < 0 || (size_t)w != n)
 		return CS_ERR_IO;

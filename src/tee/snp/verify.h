@@ -27,7 +27,11 @@ struct cs_snp_trust; /* opaque: pinned roots per product, CRLs, and a cache of v
  * turin}.pem (a product whose file is absent is unsupported). Returns owned.
  */
 CS_MUST_USE enum cs_err cs_snp_trust_new(const char *dir, struct cs_snp_trust **out);
-/* From one PEM text "ASK, ARK[, ASVK]" for product (used by cs_snp_trust_new and tests). */
+/*
+ * From one PEM text "ASK, ARK[, ASVK]" for product (used by cs_snp_trust_new and tests). This and
+ * cs_snp_trust_set_crls configure a trust before it is shared; they must not run while other
+ * threads verify with it (they clear the VEK cache those threads read).
+ */
 CS_MUST_USE enum cs_err cs_snp_trust_set(struct cs_snp_trust *t, enum cs_snp_product p,
                                          const uint8_t *pem, size_t n);
 /* Adds CRLs (DER or PEM, AMD KDS /crl); takes crls. Revoked ASK/ASVK/VEK are then rejected. */
