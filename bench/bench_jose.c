@@ -167,15 +167,16 @@ static void
 raw_dec_ec(struct ctx *c)
 {
 	uint8_t kek[32], cek[32], pt[32];
-	struct cs_key *epk = NULL;
+	struct cs_buf z;
 
-	must(cs_key_ec_from_raw(CS_KEY_EC_P256, c->eph_x, 32, c->eph_y, 32, NULL, 0, &epk),
-	     "import");
-	must(cs_jwe_ecdh_es_derive(c->ec.key, epk, "ECDH-ES+A256KW", NULL, 0, NULL, 0, kek, 32),
-	     "ecdh");
+	cs_buf_init(&z, 66);
+	must(cs_ecdh_raw_peer(c->ec.key, c->eph_x, 32, c->eph_y, 32, &z), "ecdh");
+	must(cs_concat_kdf(z.p, z.len, (const uint8_t *)"ECDH-ES+A256KW", 14, NULL, 0, NULL, 0, kek,
+	                   32),
+	     "kdf");
+	cs_buf_fini(&z);
 	must(cs_aes_kw_unwrap(kek, c->ek_ec, 40, cek), "unwrap");
 	must(cs_gcm_open(cek, c->iv, (const uint8_t *)"h", 1, c->ct, 32, c->tag, pt), "gcm");
-	cs_key_free(epk);
 }
 
 static void

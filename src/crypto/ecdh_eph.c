@@ -1,6 +1,8 @@
 /*
- * Ephemeral-static ECDH for JWE ECDH-ES senders (the KBS, once per resource release), added by
- * the JOSE engineer: the same result as cs_key_generate + cs_ecdh, about twice as fast.
+ * ECDH for JWE ECDH-ES, added by the JOSE engineer. Senders (the KBS, once per resource
+ * release) use cs_ecdh_ephemeral: the same result as cs_key_generate + cs_ecdh +
+ * cs_key_ec_to_raw, about twice as fast. Recipients use cs_ecdh_raw_peer: the same result as
+ * cs_key_ec_from_raw + cs_ecdh, about twice as fast.
  *  - The ephemeral key is generated from a per-curve parameter template built once, instead of
  *    EVP_PKEY_Q_keygen looking the group up on every call.
  *  - The peer's point gets OpenSSL's quick public check (not at infinity, on the curve) rather
@@ -9,6 +11,7 @@
  *    is in the prime-order group.
  */
 #include <openssl/core_names.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <string.h>
@@ -16,6 +19,7 @@
 #include "base/secret.h"
 #include "crypto/pke.h"
 
+/* Both run one scalar multiplication where the general path runs two or three. */
 static EVP_PKEY *templates[3]; /* P-256, P-384, P-521 parameters; built once, never freed */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -86,8 +90,74 @@ cs_ecdh_ephemeral(const struct cs_key *peer, uint8_t *x, uint8_t *y, struct cs_b
 	memcpy(y, point + 1 + cl, cl);
 	err = cs_buf_append(z, secret, len);
 out:
+	if (err != CS_OK)
+		ERR_clear_error();
 	cs_wipe(secret, sizeof(secret));
 	EVP_PKEY_free(pkey);
+	EVP_PKEY_CTX_free(ctx);
+	return err;
+}
+
+enum cs_err
+cs_ecdh_raw_peer(const struct cs_key *priv, const uint8_t *x, size_t xlen, const uint8_t *y,
+                 size_t ylen, struct cs_buf *z)
+{
+	static const char *const names[3] = {"P-256", "P-384", "P-521"};
+	EVP_PKEY_CTX *ctx = NULL;
+	EVP_PKEY *peer = NULL;
+	OSSL_PARAM params[3];
+	uint8_t secret[66], point[1 + 2 * 66];
+	size_t len = sizeof(secret), cl;
+	int idx;
+	enum cs_err err = CS_ERR_KEY;
+
+	ENSURE(priv != NULL && x != NULL && y != NULL && z != NULL, CS_ERR_INVAL);
+	switch (cs_key_type(priv)) {
+	case CS_KEY_EC_P256:
+		idx = 0;
+		break;
+	case CS_KEY_EC_P384:
+		idx = 1;
+		break;
+	case CS_KEY_EC_P521:
+		idx = 2;
+		break;
+	default:
+		return CS_ERR_KEY;
+	}
+	cl = cs_key_ec_coord_len(cs_key_type(priv));
+	ENSURE(xlen == cl && ylen == cl && cs_key_has_private(priv), CS_ERR_KEY);
+	/* SEC 1 §2.3.3 uncompressed point. */
+	point[0] = 0x04;
+	memcpy(point + 1, x, cl);
+	memcpy(point + 1 + cl, y, cl);
+	params[0] =
+	        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)names[idx], 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * cl);
+	params[2] = OSSL_PARAM_construct_end();
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	ENSURE(ctx != NULL, CS_ERR_NOMEM);
+	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
+		goto out;
+	EVP_PKEY_CTX_free(ctx);
+	/* On the curve and not the point at infinity: complete for cofactor-1 curves. */
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
+	if (ctx == NULL || EVP_PKEY_public_check_quick(ctx) != 1)
+		goto out;
+	EVP_PKEY_CTX_free(ctx);
+	err = CS_ERR_CRYPTO;
+	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, cs_key_evp(priv), NULL);
+	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
+	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1 ||
+	    EVP_PKEY_derive(ctx, secret, &len) != 1 || len != cl)
+		goto out;
+	err = cs_buf_append(z, secret, len);
+out:
+	if (err != CS_OK)
+		ERR_clear_error(); /* a rejected point leaves nothing in the thread's queue */
+	cs_wipe(secret, sizeof(secret));
+	EVP_PKEY_free(peer);
 	EVP_PKEY_CTX_free(ctx);
 	return err;
 }

@@ -43,4 +43,13 @@ CS_MUST_USE enum cs_err cs_rsa_pkcs1_decrypt_key(const struct cs_key *k, const u
 CS_MUST_USE enum cs_err cs_ecdh_ephemeral(const struct cs_key *peer, uint8_t *x, uint8_t *y,
 					  struct cs_buf *z);
 
+/*
+ * ECDH with the peer given as raw coordinates (JWE ECDH-ES, recipient side: the header's "epk"):
+ * appends Z = ECDH(priv, (x, y)) to z. x and y are cs_key_ec_coord_len bytes each, big-endian,
+ * on priv's curve (P-256, P-384 or P-521); CS_ERR_KEY when they are not a point of that curve.
+ * Same result as cs_key_ec_from_raw + cs_ecdh, about twice as fast (ecdh_eph.c says why).
+ */
+CS_MUST_USE enum cs_err cs_ecdh_raw_peer(const struct cs_key *priv, const uint8_t *x, size_t xlen,
+					 const uint8_t *y, size_t ylen, struct cs_buf *z);
+
 #endif

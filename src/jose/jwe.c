@@ -376,40 +376,56 @@ static enum cs_err
 unwrap_ecdh(const struct cs_jwk *r, const json_t *h, const struct parts *pt,
             uint8_t cek[CS_JWE_CEK_LEN])
 {
-	uint8_t kek[32], ek[KW_LEN];
-	struct cs_buf apu, apv;
-	struct cs_jwk epk;
+	uint8_t kek[32], ek[KW_LEN], x[66], y[66];
+	struct cs_buf apu, apv, z;
+	enum cs_key_type t = cs_key_type(r->key);
+	size_t cl = cs_key_ec_coord_len(t), crvlen, ktylen;
+	const char *crv, *kty;
+	int hx = 0, hy = 0;
 	json_t *e;
 	enum cs_err err;
 
 	cs_buf_init(&apu, PARTY_MAX);
 	cs_buf_init(&apv, PARTY_MAX);
-	cs_jwk_init(&epk);
+	cs_buf_init(&z, 66);
+	/* The epk is a public EC JWK on the recipient's own curve (RFC 7518 §4.6.1.1). */
 	err = cs_json_get_obj(h, "epk", &e);
 	if (err == CS_OK && json_object_get(e, "d") != NULL)
 		err = CS_ERR_PROTOCOL; /* an ephemeral public key, never a private one */
 	if (err == CS_OK)
-		err = cs_jwk_parse(e, &epk);
-	if (err == CS_OK && (epk.kty != CS_JWK_EC || cs_key_type(epk.key) != cs_key_type(r->key)))
+		err = cs_json_get_str(e, "kty", &kty, &ktylen);
+	if (err == CS_OK && !cs_jose_streq(kty, ktylen, "EC"))
 		err = CS_ERR_KEY;
+	if (err == CS_OK)
+		err = cs_json_get_str(e, "crv", &crv, &crvlen);
+	if (err == CS_OK && !cs_jose_streq(crv, crvlen, crv_name(t)))
+		err = CS_ERR_KEY;
+	if (err == CS_OK)
+		err = cs_jose_get_fixed(e, "x", x, cl, &hx);
+	if (err == CS_OK)
+		err = cs_jose_get_fixed(e, "y", y, cl, &hy);
+	if (err == CS_OK && (!hx || !hy))
+		err = CS_ERR_JSON_FIELD;
 	if (err == CS_OK && json_object_get(h, "apu") != NULL)
 		err = cs_json_get_b64url(h, "apu", &apu);
 	if (err == CS_OK && json_object_get(h, "apv") != NULL)
 		err = cs_json_get_b64url(h, "apv", &apv);
 	if (err == CS_OK)
 		err = cs_b64url_decode_fixed(ek, sizeof(ek), pt->ek.p, pt->ek.n);
+	/* Not a point of the recipient's curve: CS_ERR_KEY, public information. */
+	if (err == CS_OK)
+		err = cs_ecdh_raw_peer(r->key, x, cl, y, cl, &z);
 	if (err != CS_OK)
 		goto out;
 	err = CS_ERR_DECRYPT;
-	if (cs_jwe_ecdh_es_derive(r->key, epk.key, "ECDH-ES+A256KW", apu.p, apu.len, apv.p, apv.len,
-	                          kek, sizeof(kek)) != CS_OK)
+	if (kdf_z(&z, "ECDH-ES+A256KW", apu.p, apu.len, apv.p, apv.len, kek, sizeof(kek)) != CS_OK)
 		goto out;
 	if (cs_aes_kw_unwrap(kek, ek, sizeof(ek), cek) != CS_OK)
 		goto out;
 	err = CS_OK;
 out:
 	cs_wipe(kek, sizeof(kek));
-	cs_jwk_fini(&epk);
+	cs_buf_fini(&z);
 	cs_buf_fini(&apu);
 	cs_buf_fini(&apv);
 	return err;

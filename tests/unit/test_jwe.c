@@ -306,8 +306,8 @@ test_rfc7518_appendix_c(void)
 	cs_buf_fini(&b);
 }
 
-/* cs_ecdh_ephemeral (src/crypto/ecdh_eph.c, the JWE sender's fast path) agrees with cs_ecdh on
- * every curve, and refuses keys that are not EC. */
+/* cs_ecdh_ephemeral and cs_ecdh_raw_peer (src/crypto/ecdh_eph.c, the JWE fast paths) agree
+ * with cs_ecdh on every curve, and refuse what is not a point or key of the curve. */
 static void
 test_ecdh_ephemeral(void)
 {
@@ -327,6 +327,19 @@ test_ecdh_ephemeral(void)
 		CHECK_OK(cs_key_ec_from_raw(types[i], x, cl, y, cl, NULL, 0, &eph));
 		CHECK_OK(cs_ecdh(r, eph, &z2));
 		CHECK(z2.len == cl && z1.len == cl && memcmp(z1.p, z2.p, cl) == 0);
+		/* The recipient's side from raw coordinates gives the same Z. */
+		cs_buf_reset(&z2);
+		CHECK_OK(cs_ecdh_raw_peer(r, x, cl, y, cl, &z2));
+		CHECK(z2.len == cl && memcmp(z1.p, z2.p, cl) == 0);
+		/* Off the curve (y changed), wrong lengths, a public-only key: refused, z
+		 * unchanged. */
+		cs_buf_reset(&z2);
+		y[cl - 1] ^= 1;
+		CHECK_ERR(cs_ecdh_raw_peer(r, x, cl, y, cl, &z2), CS_ERR_KEY);
+		y[cl - 1] ^= 1;
+		CHECK_ERR(cs_ecdh_raw_peer(r, x, cl - 1, y, cl, &z2), CS_ERR_KEY);
+		CHECK_ERR(cs_ecdh_raw_peer(eph, x, cl, y, cl, &z2), CS_ERR_KEY);
+		CHECK(z2.len == 0);
 		/* A second call makes a different ephemeral key. */
 		cs_buf_reset(&z2);
 		CHECK_OK(cs_ecdh_ephemeral(r, x2, y2, &z2));
