@@ -20,14 +20,13 @@
 #include "crypto/pke.h"
 
 /* Both run one scalar multiplication where the general path runs two or three. */
+static const char *const names[3] = {"P-256", "P-384", "P-521"};
 static EVP_PKEY *templates[3]; /* P-256, P-384, P-521 parameters; built once, never freed */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void
 build_templates(void)
 {
-	static const char *const names[3] = {"P-256", "P-384", "P-521"};
-
 	for (int i = 0; i < 3; i++) {
 		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 
@@ -35,6 +34,22 @@ build_templates(void)
 		    EVP_PKEY_CTX_set_group_name(c, names[i]) == 1)
 			(void)EVP_PKEY_paramgen(c, &templates[i]);
 		EVP_PKEY_CTX_free(c);
+	}
+}
+
+/* 0, 1, 2 for P-256, P-384, P-521 (the index into names and templates); -1 otherwise. */
+static int
+curve_index(const struct cs_key *k)
+{
+	switch (cs_key_type(k)) {
+	case CS_KEY_EC_P256:
+		return 0;
+	case CS_KEY_EC_P384:
+		return 1;
+	case CS_KEY_EC_P521:
+		return 2;
+	default:
+		return -1;
 	}
 }
 
@@ -49,19 +64,8 @@ cs_ecdh_ephemeral(const struct cs_key *peer, uint8_t *x, uint8_t *y, struct cs_b
 	enum cs_err err = CS_ERR_KEY;
 
 	ENSURE(peer != NULL && x != NULL && y != NULL && z != NULL, CS_ERR_INVAL);
-	switch (cs_key_type(peer)) {
-	case CS_KEY_EC_P256:
-		idx = 0;
-		break;
-	case CS_KEY_EC_P384:
-		idx = 1;
-		break;
-	case CS_KEY_EC_P521:
-		idx = 2;
-		break;
-	default:
-		return CS_ERR_KEY;
-	}
+	idx = curve_index(peer);
+	ENSURE(idx >= 0, CS_ERR_KEY);
 	cl = cs_key_ec_coord_len(cs_key_type(peer));
 	ENSURE(pthread_once(&once, build_templates) == 0, CS_ERR_CRYPTO);
 	ENSURE(templates[idx] != NULL, CS_ERR_CRYPTO);
@@ -102,7 +106,6 @@ enum cs_err
 cs_ecdh_raw_peer(const struct cs_key *priv, const uint8_t *x, size_t xlen, const uint8_t *y,
                  size_t ylen, struct cs_buf *z)
 {
-	static const char *const names[3] = {"P-256", "P-384", "P-521"};
 	EVP_PKEY_CTX *ctx = NULL;
 	EVP_PKEY *peer = NULL;
 	OSSL_PARAM params[3];
@@ -112,19 +115,8 @@ cs_ecdh_raw_peer(const struct cs_key *priv, const uint8_t *x, size_t xlen, const
 	enum cs_err err = CS_ERR_KEY;
 
 	ENSURE(priv != NULL && x != NULL && y != NULL && z != NULL, CS_ERR_INVAL);
-	switch (cs_key_type(priv)) {
-	case CS_KEY_EC_P256:
-		idx = 0;
-		break;
-	case CS_KEY_EC_P384:
-		idx = 1;
-		break;
-	case CS_KEY_EC_P521:
-		idx = 2;
-		break;
-	default:
-		return CS_ERR_KEY;
-	}
+	idx = curve_index(priv);
+	ENSURE(idx >= 0, CS_ERR_KEY);
 	cl = cs_key_ec_coord_len(cs_key_type(priv));
 	ENSURE(xlen == cl && ylen == cl && cs_key_has_private(priv), CS_ERR_KEY);
 	/* SEC 1 §2.3.3 uncompressed point. */
