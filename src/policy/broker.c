@@ -67,7 +67,7 @@ cs_policy_decide(const char *const *texts, const size_t *lens, size_t n,
 	struct cs_policy_diag d = {0};
 	const char *src;
 	size_t bad = 0;
-	long pick;
+	long pick, which = -1; /* the deciding text; -1: the built-in */
 
 	memset(out, 0, sizeof(*out));
 	if (in == NULL || in->path == NULL || (n > 0 && (texts == NULL || lens == NULL))) {
@@ -84,12 +84,14 @@ cs_policy_decide(const char *const *texts, const size_t *lens, size_t n,
 		snprintf(out->reason, sizeof(out->reason),
 		         "stored resource policy %zu does not compile (%u:%u: %s)", bad + 1, d.line,
 		         d.col, d.msg);
+		which = (long)bad;
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
 		pats[i] = cs_policy_target(ps[i]);
 	if ((pick = cs_policy_select(pats, n, in->path)) >= 0) {
 		err = cs_policy_eval_resource(ps[pick], in, out);
+		which = pick;
 		goto out;
 	}
 	src = cs_policy_default_resource();
@@ -99,6 +101,7 @@ cs_policy_decide(const char *const *texts, const size_t *lens, size_t n,
 	}
 	err = cs_policy_eval_resource(def, in, out);
 out:
+	out->policy = which;
 	cs_policy_free(def);
 	release_all(ps, n);
 	free(pats);

@@ -111,7 +111,12 @@ struct cs_decision {
 	uint32_t line;        /* the deciding rule (0 when no rule matched) */
 	uint32_t col;
 	uint64_t steps;   /* evaluation steps spent */
-	char reason[256]; /* for the RFC 7807 detail and the audit log; never holds claim values */
+	char reason[256]; /* for the RFC 7807 detail and the audit log; claim values only where the
+	                     policy's reason names them ({let}), as printable ASCII */
+	/* Which policy decided, for the audit log (cs_policy_decide, cs_policy_store_decide): */
+	long policy;             /* index into the texts given (deciding or broken); -1: built-in */
+	char policy_id[64];      /* cs_policy_store_decide: the store id ("" for the built-in) */
+	uint64_t policy_version; /* cs_policy_store_decide: its version (0 for the built-in) */
 };
 
 /*

@@ -59,11 +59,16 @@ test_resource(void)
 	             "allow \"models open\";"));
 	CHECK_OK(decide(s, "default/model/llama", &d));
 	CHECK_STR(d.reason, "models open");
+	CHECK(d.policy >= 0 && d.policy_version == 2);
+	CHECK_STR(d.policy_id, "models");
+	CHECK_OK(decide(s, "default/key/a", &d));
+	CHECK(d.policy == -1 && d.policy_id[0] == '\0' && d.policy_version == 0);
 
 	/* A stored policy that does not compile closes everything. */
 	CHECK_OK(put(s, "resource", "broken", "policy resource;\nallow if x ==;"));
 	CHECK_ERR(decide(s, "tenant-b/key/1", &d), CS_ERR_DENIED);
 	CHECK(strstr(d.reason, "does not compile (2:14: expected an expression") != NULL);
+	CHECK_STR(d.policy_id, "broken");
 	cs_store_free(s);
 }
 

@@ -73,6 +73,10 @@ cs_policy_store_decide(struct cs_store *s, const struct cs_resource_in *in, stru
 		return CS_ERR_DENIED;
 	}
 	err = cs_policy_decide(t.p, t.len, t.n, in, out);
+	if (out->policy >= 0 && (size_t)out->policy < t.n) {
+		snprintf(out->policy_id, sizeof(out->policy_id), "%s", t.v[out->policy].id);
+		out->policy_version = t.v[out->policy].version;
+	}
 	texts_fini(&t);
 	return err;
 }
