@@ -27,6 +27,7 @@ struct opts {
 	const char *tee;
 	const char *out;
 	const char *listen;
+	const char *init_data_file;
 	struct cs_http_cfg http;
 	bool claims;
 };
@@ -52,6 +53,8 @@ usage(FILE *f)
 	        "  --cacert FILE    trust this PEM CA / self-signed certificate for https\n"
 	        "  --pin PUBKEY     pin the broker's public key (file or sha256//BASE64)\n"
 	        "  --timeout SEC    total time per request (default 30)\n"
+	        "  --init-data FILE send this init-data TOML with the evidence, as "
+	        "guest-components\n"
 	        "exit status: 0 ok, 1 refused/denied/not found, 2 usage or I/O error\n",
 	        CS_CDH_DEFAULT_LISTEN, DEFAULT_KBS);
 }
@@ -85,11 +88,17 @@ static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	static const struct option lo[] = {
-	        {"kbs", required_argument, NULL, 'k'},     {"tee", required_argument, NULL, 't'},
-	        {"cacert", required_argument, NULL, 'c'},  {"pin", required_argument, NULL, 'p'},
-	        {"timeout", required_argument, NULL, 'T'}, {"listen", required_argument, NULL, 'l'},
-	        {"output", required_argument, NULL, 'o'},  {"claims", no_argument, NULL, 'C'},
-	        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+	        {"kbs", required_argument, NULL, 'k'},
+	        {"tee", required_argument, NULL, 't'},
+	        {"cacert", required_argument, NULL, 'c'},
+	        {"pin", required_argument, NULL, 'p'},
+	        {"timeout", required_argument, NULL, 'T'},
+	        {"listen", required_argument, NULL, 'l'},
+	        {"output", required_argument, NULL, 'o'},
+	        {"claims", no_argument, NULL, 'C'},
+	        {"init-data", required_argument, NULL, 'I'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
 	};
 	char *end;
 	long v;
@@ -129,6 +138,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case 'C':
 			o->claims = true;
 			break;
+		case 'I':
+			o->init_data_file = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -139,16 +151,49 @@ parse_opts(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+#define INIT_DATA_MAX (64u * 1024) /* as the broker's limit on an init-data body */
+
+/* The client configuration from the options; init holds the init-data text (owned by caller). */
 static enum cs_err
-rcar_cfg(const struct opts *o, struct cs_rcar_cfg *cfg)
+rcar_cfg(const struct opts *o, struct cs_rcar_cfg *cfg, struct cs_buf *init)
 {
+	uint8_t chunk[4096];
+	size_t n;
+	FILE *f;
+
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->kbs_url = o->kbs;
 	cfg->http = o->http;
+	if (o->init_data_file != NULL) {
+		if ((f = fopen(o->init_data_file, "rb")) == NULL)
+			return CS_ERR_IO;
+		while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			if (cs_buf_append(init, chunk, n) != CS_OK)
+				break;
+		if (ferror(f) || !feof(f) || memchr(init->p, '\0', init->len) != NULL) {
+			fclose(f);
+			return CS_ERR_IO; /* unreadable, over INIT_DATA_MAX, or not text */
+		}
+		fclose(f);
+		cfg->init_data = init->len > 0 ? (const char *)init->p : "";
+	}
 	cfg->tee = o->tee != NULL ? cs_tee_find(o->tee) : cs_tee_detect();
 	if (cfg->tee == NULL || cfg->tee->attest == NULL)
 		return CS_ERR_NO_TEE;
 	return CS_OK;
+}
+
+/* rcar_cfg with the error reported; 0 or the exit status. */
+static int
+setup(const struct opts *o, struct cs_rcar_cfg *cfg, struct cs_buf *init)
+{
+	enum cs_err err = rcar_cfg(o, cfg, init);
+
+	if (err == CS_ERR_NO_TEE)
+		return fail(err, "no attester (use --tee)", NULL);
+	if (err != CS_OK)
+		return fail(err, o->init_data_file, NULL);
+	return 0;
 }
 
 /* Writes (p, n) to path through a 0600 temporary file in the same directory and a rename. */
@@ -202,7 +247,7 @@ cmd_get_resource(int argc, char **argv)
 	static const char scheme[] = "kbs:///";
 	struct cs_rcar_cfg cfg;
 	struct cs_rcar *r = NULL;
-	struct cs_buf secret;
+	struct cs_buf secret, init;
 	struct opts o;
 	enum cs_err err;
 	const char *uri;
@@ -218,9 +263,14 @@ cmd_get_resource(int argc, char **argv)
 		fprintf(stderr, "custos-agent: resource must be kbs:///<repo>/<type>/<tag>\n");
 		return 2;
 	}
-	if ((err = rcar_cfg(&o, &cfg)) != CS_OK)
-		return fail(err, "no attester (use --tee)", NULL);
-	if ((err = cs_rcar_new(&cfg, &r)) != CS_OK)
+	cs_buf_init(&init, INIT_DATA_MAX);
+	if ((rc = setup(&o, &cfg, &init)) != 0) {
+		cs_buf_fini(&init);
+		return rc;
+	}
+	err = cs_rcar_new(&cfg, &r); /* copies the init-data */
+	cs_buf_fini(&init);
+	if (err != CS_OK)
 		return fail(err, "setup", NULL);
 	cs_buf_init(&secret, CS_RCAR_RESOURCE_MAX);
 	err = cs_rcar_get_resource(r, uri + sizeof(scheme) - 1, &secret);
@@ -247,6 +297,7 @@ cmd_attest(int argc, char **argv)
 {
 	struct cs_rcar_cfg cfg;
 	struct cs_rcar *r = NULL;
+	struct cs_buf init;
 	json_t *claims = NULL;
 	struct opts o;
 	enum cs_err err;
@@ -257,9 +308,14 @@ cmd_attest(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if ((err = rcar_cfg(&o, &cfg)) != CS_OK)
-		return fail(err, "no attester (use --tee)", NULL);
-	if ((err = cs_rcar_new(&cfg, &r)) != CS_OK)
+	cs_buf_init(&init, INIT_DATA_MAX);
+	if ((rc = setup(&o, &cfg, &init)) != 0) {
+		cs_buf_fini(&init);
+		return rc;
+	}
+	err = cs_rcar_new(&cfg, &r); /* copies the init-data */
+	cs_buf_fini(&init);
+	if (err != CS_OK)
 		return fail(err, "setup", NULL);
 	if ((err = cs_rcar_attest(r)) != CS_OK) {
 		rc = fail(err, "attest", cs_rcar_detail(r));
@@ -287,22 +343,29 @@ cmd_serve(int argc, char **argv)
 {
 	struct cs_rcar_cfg cfg;
 	struct cs_cdh *c = NULL;
+	struct cs_buf init;
 	struct opts o;
 	enum cs_err err;
 	sigset_t set;
+	int rc;
 	int sig;
 
 	if (parse_opts(argc, argv, &o) != 0 || optind != argc) {
 		usage(stderr);
 		return 2;
 	}
-	if ((err = rcar_cfg(&o, &cfg)) != CS_OK)
-		return fail(err, "no attester (use --tee)", NULL);
+	cs_buf_init(&init, INIT_DATA_MAX);
+	if ((rc = setup(&o, &cfg, &init)) != 0) {
+		cs_buf_fini(&init);
+		return rc;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL); /* before the server's threads start */
-	if ((err = cs_cdh_start(o.listen, &cfg, &c)) != CS_OK)
+	err = cs_cdh_start(o.listen, &cfg, &c); /* copies the init-data */
+	cs_buf_fini(&init);
+	if (err != CS_OK)
 		return fail(err, o.listen, NULL);
 	fprintf(stderr, "custos-agent: serving the CDH API on port %u (tee %s, kbs %s)\n",
 	        (unsigned)cs_cdh_port(c), cfg.tee->name, o.kbs);

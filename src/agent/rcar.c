@@ -21,6 +21,7 @@ struct cs_rcar {
 	struct cs_http http;
 	char *base; /* owned: the KBS URL without a trailing '/' */
 	const struct cs_tee_ops *tee;
+	char *init_data;   /* owned copy of cfg->init_data, or NULL */
 	struct cs_jwk key; /* ephemeral key of the current session; kty unset when none */
 	bool have_key;
 	char *token; /* owned, NUL-terminated; NULL when none */
@@ -142,6 +143,10 @@ cs_rcar_new(const struct cs_rcar_cfg *cfg, struct cs_rcar **out)
 		free(r);
 		return CS_ERR_NOMEM;
 	}
+	if (cfg->init_data != NULL && (r->init_data = strdup(cfg->init_data)) == NULL) {
+		cs_rcar_free(r);
+		return CS_ERR_NOMEM;
+	}
 	for (n = strlen(r->base); n > 0 && r->base[n - 1] == '/'; n--)
 		r->base[n - 1] = '\0';
 	if ((err = cs_http_init(&r->http, &cfg->http)) != CS_OK) {
@@ -176,6 +181,7 @@ cs_rcar_free(struct cs_rcar *r)
 		return;
 	cs_rcar_forget(r);
 	cs_http_fini(&r->http);
+	free(r->init_data);
 	free(r->base);
 	free(r);
 }
@@ -393,6 +399,13 @@ cs_rcar_attest(struct cs_rcar *r)
 	                "additional_evidence", "");
 	ev = NULL; /* taken by json_pack, also on failure */
 	if (req == NULL) {
+		err = CS_ERR_NOMEM;
+		goto out;
+	}
+	/* guest-components sends init-data when it has some, always as TOML. */
+	if (r->init_data != NULL && json_object_set_new(req, "init-data",
+	                                                json_pack("{s:s, s:s}", "format", "toml",
+	                                                          "body", r->init_data)) != 0) {
 		err = CS_ERR_NOMEM;
 		goto out;
 	}

@@ -38,6 +38,9 @@ struct cs_rcar_cfg {
 	const char *kbs_url;          /* "http(s)://host:port", no trailing path; borrowed */
 	const struct cs_tee_ops *tee; /* attester; borrowed */
 	struct cs_http_cfg http;      /* TLS trust, pin, timeouts */
+	const char *init_data;        /* init-data TOML, sent as {"format":"toml","body":...}, or
+	                                 NULL; borrowed. Its digest is bound at launch (SNP
+	                                 HOST_DATA, TDX MRCONFIGID), not by the agent. */
 };
 
 struct cs_rcar; /* opaque: HTTP connection, session cookie, token, ephemeral key */

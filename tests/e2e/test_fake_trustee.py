@@ -71,6 +71,18 @@ def test_plain(tmp):
         u.check(after["attest"] - before["attest"] == 3, "re-attested before each")
         u.check(not os.path.exists(missing), "no file for a failed fetch")
 
+        # init-data as guest-components sends it: {"format": "toml", "body": <text>}.
+        toml = os.path.join(tmp, "..", "initdata.toml")
+        with open(toml, "w") as fh:
+            fh.write('version = "0.1.0"\nalgorithm = "sha384"\n[data]\n"aa.toml" = \'\'\'x\'\'\'\n')
+        rc, out, err = agent("get-resource", "--init-data", toml, "kbs:///default/key/k1", url=url)
+        body = json.loads(f.stats()["last_attest_body"])
+        u.check(rc == 0 and body.get("init-data") == {"format": "toml",
+                                                      "body": open(toml).read()},
+                "init-data sent as TOML (%s, %r)" % (err, body.get("init-data")))
+        rc, out, err = agent("get-resource", "--init-data", toml + ".missing",
+                             "kbs:///default/key/k1", url=url)
+        u.check(rc == 2, "unreadable init-data file: exit 2 (rc %d)" % rc)
         rc, out, err = agent("get-resource", "kbs:///default/../k1", url=url)
         u.check(rc == 2, "path traversal refused locally (rc %d)" % rc)
         rc, out, err = agent("get-resource", "https://x/default/key/k1", url=url)

@@ -57,6 +57,12 @@ def flow(url, tmp, cacert=None, label="http"):
     u.check(rc == 0 and out == SECRET, "%s: agent fetch (rc %d %r %s)" % (label, rc, out, err))
     rc, out, err = agent(url, "get-resource", "kbs:///default/key/stdin-" + label, cacert=cacert)
     u.check(rc == 0 and out == SECRET, "%s: agent fetch of stdin value" % label)
+    toml = os.path.join(tmp, "initdata-" + label + ".toml")
+    with open(toml, "w") as f:
+        f.write('version = "0.1.0"\nalgorithm = "sha256"\n[data]\n')
+    rc, out, err = agent(url, "get-resource", "--init-data", toml, "kbs:///default/key/" + label,
+                         cacert=cacert)
+    u.check(rc == 0 and out == SECRET, "%s: fetch with init-data (rc %d %s)" % (label, rc, err))
     rc, out, err = agent(url, "get-resource", "kbs:///default/key/absent", cacert=cacert)
     u.check(rc == 1 and out == b"", "%s: missing resource exit 1 (rc %d %s)" % (label, rc, err))
     rc, out, err = admin(url, "resource", "delete", "default/key/" + label, cacert=cacert)
