@@ -102,6 +102,11 @@ attest_tsm(const uint8_t *report_data, struct cs_buf *report, struct cs_buf *aux
 	err = tsm_read(dir, "provider", 64, &prov);
 	if (err == CS_OK && (prov.len < 9 || memcmp(prov.p, "sev_guest", 9) != 0))
 		err = CS_ERR_NO_TEE;
+	/* Under an SVSM the guest OS is above VMPL 0: ask for the lowest level it may. */
+	if (err == CS_OK && tsm_read(dir, "privlevel_floor", 64, &gen) == CS_OK && gen.len > 0 &&
+	    gen.p[0] != '0')
+		err = tsm_write(dir, "privlevel", gen.p, gen.len);
+	cs_buf_reset(&gen);
 	if (err == CS_OK)
 		err = tsm_write(dir, "inblob", report_data, CS_REPORT_DATA_LEN);
 	if (err == CS_OK)
