@@ -196,6 +196,22 @@ setup(const struct opts *o, struct cs_rcar_cfg *cfg, struct cs_buf *init)
 	return 0;
 }
 
+/* A client for the options; 0 or the exit status (the error reported). */
+static int
+new_client(const struct opts *o, struct cs_rcar **r)
+{
+	struct cs_rcar_cfg cfg;
+	struct cs_buf init;
+	enum cs_err err;
+	int rc;
+
+	cs_buf_init(&init, INIT_DATA_MAX);
+	if ((rc = setup(o, &cfg, &init)) == 0 && (err = cs_rcar_new(&cfg, r)) != CS_OK)
+		rc = fail(err, "setup", NULL);
+	cs_buf_fini(&init); /* cs_rcar_new copied the init-data */
+	return rc;
+}
+
 /* Writes (p, n) to path through a 0600 temporary file in the same directory and a rename. */
 static enum cs_err
 write_atomic(const char *path, const uint8_t *p, size_t n)
@@ -245,9 +261,8 @@ static int
 cmd_get_resource(int argc, char **argv)
 {
 	static const char scheme[] = "kbs:///";
-	struct cs_rcar_cfg cfg;
 	struct cs_rcar *r = NULL;
-	struct cs_buf secret, init;
+	struct cs_buf secret;
 	struct opts o;
 	enum cs_err err;
 	const char *uri;
@@ -263,15 +278,8 @@ cmd_get_resource(int argc, char **argv)
 		fprintf(stderr, "custos-agent: resource must be kbs:///<repo>/<type>/<tag>\n");
 		return 2;
 	}
-	cs_buf_init(&init, INIT_DATA_MAX);
-	if ((rc = setup(&o, &cfg, &init)) != 0) {
-		cs_buf_fini(&init);
+	if ((rc = new_client(&o, &r)) != 0)
 		return rc;
-	}
-	err = cs_rcar_new(&cfg, &r); /* copies the init-data */
-	cs_buf_fini(&init);
-	if (err != CS_OK)
-		return fail(err, "setup", NULL);
 	cs_buf_init(&secret, CS_RCAR_RESOURCE_MAX);
 	err = cs_rcar_get_resource(r, uri + sizeof(scheme) - 1, &secret);
 	if (err != CS_OK) {
@@ -295,9 +303,7 @@ out:
 static int
 cmd_attest(int argc, char **argv)
 {
-	struct cs_rcar_cfg cfg;
 	struct cs_rcar *r = NULL;
-	struct cs_buf init;
 	json_t *claims = NULL;
 	struct opts o;
 	enum cs_err err;
@@ -308,15 +314,8 @@ cmd_attest(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	cs_buf_init(&init, INIT_DATA_MAX);
-	if ((rc = setup(&o, &cfg, &init)) != 0) {
-		cs_buf_fini(&init);
+	if ((rc = new_client(&o, &r)) != 0)
 		return rc;
-	}
-	err = cs_rcar_new(&cfg, &r); /* copies the init-data */
-	cs_buf_fini(&init);
-	if (err != CS_OK)
-		return fail(err, "setup", NULL);
 	if ((err = cs_rcar_attest(r)) != CS_OK) {
 		rc = fail(err, "attest", cs_rcar_detail(r));
 		cs_rcar_free(r);
