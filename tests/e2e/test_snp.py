@@ -58,7 +58,7 @@ def verify(*args):
 
 def cli_fixtures(tmp):
     if not os.path.isdir(os.path.join(FX, "snp")):
-        print("SKIP: %d fixture checks: fixtures folder not found" % (len(FIXTURES) + 4))
+        print("SKIP: %d fixture checks: fixtures folder not found" % (len(FIXTURES) + 5))
         return
     for rep, vek, at, want in FIXTURES:
         args = ["--tee", "snp", "--report", os.path.join(FX, rep), "--vcek", os.path.join(FX, vek)]
@@ -68,6 +68,14 @@ def cli_fixtures(tmp):
         u.check(rc == want and (want == 0) == out.startswith(b"verified:") and
                 (want == 0 or "rejected:" in err),
                 "verify %s with %s: rc %d want %d (%s)" % (rep, vek, rc, want, err.strip()))
+    # Trustee's own `snp` evidence JSON (Genoa v3, VCEK inside), claims as JSON.
+    rc, out, err = verify("--tee", "snp", "--evidence",
+                          os.path.join(FX, "trustee/snp-evidence-e2e.json"), "--json")
+    claims = json.loads(out or b"{}") if rc == 0 else {}
+    u.check(rc == 0 and claims.get("product") == "Genoa" and
+            claims.get("policy_debug_allowed") == "false" and
+            claims.get("reported_tcb_snp") == "23",
+            "Trustee evidence JSON verifies, Trustee-named claims (%d %s)" % (rc, err))
     # One flipped bit in MEASUREMENT.
     data = bytearray(open(os.path.join(FX, FIXTURES[0][0]), "rb").read())
     data[0x90] ^= 1
