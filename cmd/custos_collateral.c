@@ -198,7 +198,7 @@ cmd_fetch(const struct coll_args *a)
 	if (!chip_from_args(a, &p, chip, &tcb))
 		return 2;
 	cs_buf_init(&vek, 1 << 16);
-	err = cs_snp_kds_fetch_vcek(a->cache, p, chip, &tcb, &vek);
+	err = cs_snp_kds_fetch_vcek(a->cache, p, chip, &tcb, CS_SNP_KDS_ATTEMPTS, &vek);
 	cs_buf_fini(&vek);
 	if (err != CS_OK)
 		return fail(err, "KDS VCEK");

@@ -22,7 +22,7 @@
 
 #define FILE_MAX (256 * 1024)
 #define BUNDLE_MAX (64 * 1024 * 1024)
-#define KDS_ATTEMPTS 4
+#define KDS_ATTEMPTS CS_SNP_KDS_ATTEMPTS
 #define KDS_BACKOFF_MAX_S 30
 
 static size_t
@@ -303,11 +303,11 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 
 /* GET url into out; retries 429/503 with backoff. */
 static enum cs_err
-http_get(const char *url, struct cs_buf *out)
+http_get(const char *url, unsigned attempts, struct cs_buf *out)
 {
 	enum cs_err err = CS_ERR_NETWORK;
 
-	for (int attempt = 0; attempt < KDS_ATTEMPTS; attempt++) {
+	for (unsigned attempt = 0; attempt < attempts; attempt++) {
 		struct fetch f = {.body = out, .retry_after = -1};
 		CURL *c = curl_easy_init();
 		CURLcode rc;
@@ -343,7 +343,7 @@ http_get(const char *url, struct cs_buf *out)
 		wait = f.retry_after >= 0 ? f.retry_after : 1L << attempt;
 		if (wait > KDS_BACKOFF_MAX_S)
 			wait = KDS_BACKOFF_MAX_S;
-		if (attempt + 1 < KDS_ATTEMPTS)
+		if (attempt + 1 < attempts)
 			sleep((unsigned)wait);
 	}
 	return err;
@@ -351,7 +351,7 @@ http_get(const char *url, struct cs_buf *out)
 
 enum cs_err
 cs_snp_kds_fetch_vcek(const char *dir, enum cs_snp_product p, const uint8_t *chip_id,
-                      const struct cs_snp_tcb *tcb, struct cs_buf *out)
+                      const struct cs_snp_tcb *tcb, unsigned attempts, struct cs_buf *out)
 {
 	struct cs_buf url, rel;
 	enum cs_err err;
@@ -360,7 +360,7 @@ cs_snp_kds_fetch_vcek(const char *dir, enum cs_snp_product p, const uint8_t *chi
 	cs_buf_init(&rel, 512);
 	err = cs_snp_kds_vcek_url(p, chip_id, tcb, &url);
 	if (err == CS_OK)
-		err = http_get((const char *)url.p, out);
+		err = http_get((const char *)url.p, attempts, out);
 	if (err == CS_OK && dir != NULL)
 		err = cs_snp_vcek_relpath(p, chip_id, tcb, &rel);
 	if (err == CS_OK && dir != NULL)
@@ -387,7 +387,7 @@ cs_snp_kds_fetch_chain(const char *dir, enum cs_snp_product p)
 		err = cs_buf_printf(&url, "%s/vcek/v1/%s/%s", CS_SNP_KDS_BASE,
 		                    cs_snp_product_name(p), what[i][0]);
 		if (err == CS_OK)
-			err = http_get((const char *)url.p, &body);
+			err = http_get((const char *)url.p, KDS_ATTEMPTS, &body);
 		if (err == CS_OK)
 			err = cs_snp_cache_put(dir, rel, body.p, body.len);
 		cs_buf_fini(&url);

@@ -24,6 +24,7 @@
 #include "tee/snp/format.h"
 
 #define CS_SNP_KDS_BASE "https://kdsintf.amd.com"
+#define CS_SNP_KDS_ATTEMPTS 4 /* tries for an operator's fetch (429/503 backoff) */
 
 /* Appends the whole file at path to out (at most out's cap: CS_ERR_TOO_LARGE beyond);
  * CS_ERR_NOT_FOUND when absent, CS_ERR_IO otherwise. */
@@ -47,14 +48,16 @@ CS_MUST_USE enum cs_err cs_snp_cache_put(const char *dir, const char *rel, const
                                          size_t n);
 
 /*
- * Fetches the VCEK from KDS (libcurl; 10 s connect / 30 s total timeouts; on HTTP 429 or 503
- * waits per Retry-After, else 1, 2, 4 s, at most 4 attempts) and stores it in the cache.
- * CS_ERR_NETWORK / CS_ERR_TIMEOUT / CS_ERR_RATE_LIMIT / CS_ERR_NOT_FOUND (HTTP 404).
+ * Fetches the VCEK from KDS (libcurl, https only; 10 s connect / 30 s total timeouts; on HTTP 429
+ * or 503 waits per Retry-After, else 1, 2, 4 s, up to attempts tries, waits capped at 30 s) and
+ * stores it in the cache (dir may be NULL). The broker asks once (attempts 1): a guest must not
+ * be able to hold a broker thread in backoff. CS_ERR_NETWORK / CS_ERR_TIMEOUT /
+ * CS_ERR_RATE_LIMIT / CS_ERR_NOT_FOUND (HTTP 404).
  */
 CS_MUST_USE enum cs_err cs_snp_kds_fetch_vcek(const char *dir, enum cs_snp_product p,
                                               const uint8_t *chip_id, const struct cs_snp_tcb *tcb,
-                                              struct cs_buf *out);
-/* Fetches cert_chain and crl for p into the cache. */
+                                              unsigned attempts, struct cs_buf *out);
+/* Fetches cert_chain and crl for p into the cache (CS_SNP_KDS_ATTEMPTS tries each). */
 CS_MUST_USE enum cs_err cs_snp_kds_fetch_chain(const char *dir, enum cs_snp_product p);
 
 /* Writes every cached SNP file under dir into one bundle file at path. */
