@@ -184,11 +184,11 @@ wrap_cek(const struct cs_jwk *r, enum cs_jwe_alg alg, const uint8_t cek[CS_JWE_C
 	return err;
 }
 
-/* Appends "name":"<base64url>" preceded by a comma unless first. */
+/* Appends ,"name":"<base64url>". */
 static enum cs_err
-put_member(struct cs_buf *out, const char *name, const uint8_t *p, size_t n, int first)
+put_member(struct cs_buf *out, const char *name, const uint8_t *p, size_t n)
 {
-	TRY(cs_buf_printf(out, "%s\"%s\":\"", first ? "" : ",", name));
+	TRY(cs_buf_printf(out, ",\"%s\":\"", name));
 	TRY(cs_b64url_encode(out, p, n));
 	return cs_buf_putc(out, '"');
 }
@@ -241,13 +241,13 @@ cs_jwe_encrypt(const struct cs_jwk *recipient, enum cs_jwe_alg alg, enum cs_jwe_
 	if (flat) {
 		err = cs_buf_putc(out, '"');
 		if (err == CS_OK && ek.len > 0) /* RFC 7516 §7.2.1: absent when empty (dir) */
-			err = put_member(out, "encrypted_key", ek.p, ek.len, 0);
+			err = put_member(out, "encrypted_key", ek.p, ek.len);
 		if (err == CS_OK)
-			err = put_member(out, "iv", iv, sizeof(iv), 0);
+			err = put_member(out, "iv", iv, sizeof(iv));
 		if (err == CS_OK)
-			err = put_member(out, "ciphertext", ct, n, 0);
+			err = put_member(out, "ciphertext", ct, n);
 		if (err == CS_OK)
-			err = put_member(out, "tag", tag, sizeof(tag), 0);
+			err = put_member(out, "tag", tag, sizeof(tag));
 		if (err == CS_OK)
 			err = cs_buf_putc(out, '}');
 	} else {

@@ -215,6 +215,37 @@ test_roundtrip_and_tamper(void)
 	}
 }
 
+/* Plaintext lengths: empty, one byte, and a megabyte (KServe's compact dir JWEs hold files). */
+static void
+test_lengths(void)
+{
+	static const size_t lens[] = {0, 1, 1u << 20};
+	struct cs_jwk k;
+
+	make_key(CS_JWE_DIR, CS_KEY_RSA, &k);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		uint8_t *m = malloc(lens[i] + 1);
+		struct cs_buf jwe, pt;
+
+		for (size_t j = 0; j < lens[i]; j++)
+			m[j] = (uint8_t)(j * 31 + 7);
+		cs_buf_init(&jwe, 2 * lens[i] + 4096);
+		cs_buf_init(&pt, lens[i]);
+		CHECK_OK(cs_jwe_encrypt(&k, CS_JWE_DIR, CS_JWE_COMPACT, m, lens[i], &jwe));
+		CHECK_OK(cs_jwe_decrypt(&k, CS_JWE_DIR, jwe.p, jwe.len, jwe.len, &pt));
+		CHECK(pt.len == lens[i] && (lens[i] == 0 || memcmp(pt.p, m, lens[i]) == 0));
+		cs_buf_reset(&jwe);
+		cs_buf_reset(&pt);
+		CHECK_OK(cs_jwe_encrypt(&k, CS_JWE_DIR, CS_JWE_FLAT, m, lens[i], &jwe));
+		CHECK_OK(cs_jwe_decrypt(&k, CS_JWE_DIR, jwe.p, jwe.len, jwe.len, &pt));
+		CHECK(pt.len == lens[i] && (lens[i] == 0 || memcmp(pt.p, m, lens[i]) == 0));
+		cs_buf_fini(&jwe);
+		cs_buf_fini(&pt);
+		free(m);
+	}
+	cs_jwk_fini(&k);
+}
+
 /* Our flattened JWE is exactly what Trustee's client accepts: members in Trustee's order, the
  * protected header canonical (its own JCS), no "aad". */
 static void
@@ -585,6 +616,7 @@ main(void)
 {
 	T_RUN(test_jwcrypto_vectors);
 	T_RUN(test_roundtrip_and_tamper);
+	T_RUN(test_lengths);
 	T_RUN(test_trustee_form);
 	T_RUN(test_rfc7518_appendix_c);
 	T_RUN(test_ecdh_ephemeral);
