@@ -224,10 +224,13 @@ cs_jwk_from_key(struct cs_key *key, const char *alg, struct cs_jwk *out)
 		out->kty = CS_JWK_OKP;
 		break;
 	default:
+		cs_jwk_fini(out); /* frees key */
 		return CS_ERR_KEY;
 	}
-	if (alg != NULL)
-		TRY(set_alg(out, alg, strlen(alg)));
+	if (alg != NULL && set_alg(out, alg, strlen(alg)) != CS_OK) {
+		cs_jwk_fini(out);
+		return CS_ERR_UNSUPPORTED;
+	}
 	return CS_OK;
 }
 

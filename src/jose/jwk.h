@@ -51,7 +51,8 @@ CS_MUST_USE enum cs_err cs_jwk_parse(const json_t *obj, struct cs_jwk *out);
 /* Same, from JSON text of at most CS_JWK_TEXT_MAX bytes. */
 CS_MUST_USE enum cs_err cs_jwk_parse_text(const uint8_t *p, size_t n, struct cs_jwk *out);
 
-/* Makes a JWK around a key (takes key; freed on failure too); alg may be NULL. */
+/* Makes a JWK around a key (takes key: on failure it is freed and *out left empty); alg may be
+ * NULL, else at most CS_JWK_ALG_MAX characters (CS_ERR_UNSUPPORTED). */
 CS_MUST_USE enum cs_err cs_jwk_from_key(struct cs_key *key, const char *alg, struct cs_jwk *out);
 /* Makes an oct JWK from n secret bytes (copied); alg may be NULL. */
 CS_MUST_USE enum cs_err cs_jwk_from_oct(const uint8_t *k, size_t n, const char *alg,
