@@ -324,6 +324,14 @@ test_errors(void)
 	COMPILE_ERR("policy appraisal;\nhardware = 2 if 3;", 2, 17, "the condition needs a bool");
 	COMPILE_ERR("policy resource;\nallow if a b;", 2, 12, "expected ';' at the end");
 	COMPILE_ERR("policy resource;\nallow if x not y;", 2, 16, "expected 'in' after 'not'");
+	COMPILE_ERR("policy resource;\nallow if any(v of x : true);", 2, 16,
+	            "expected 'in' after the variable, found name");
+	COMPILE_ERR("policy resource;\nallow \""
+	            "0123456789012345678901234567890123456789012345678901234567890123456789"
+	            "0123456789012345678901234567890123456789012345678901234567890123456789"
+	            "0123456789012345678901234567890123456789012345678901234567890123456789"
+	            "\";",
+	            2, 7, "a reason is at most 200 bytes");
 }
 
 /* A compile error for these (a NUL byte is one too, checked in test_errors with strlen). */
