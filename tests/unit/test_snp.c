@@ -1015,9 +1015,39 @@ test_tee_ops(void)
 	CHECK_ERR(cs_tee_sim_snp.verify(st, &in, &claims), CS_ERR_BINDING);
 	CHECK(claims == NULL);
 	rd[0] ^= 1;
-	/* The real `snp` verifier with AMD's roots refuses simulated evidence. */
+	/* The real `snp` verifier with AMD's roots refuses simulated evidence, also when the
+	 * evidence's certificate table carries the sim's ASK and ARK: roots never come from it. */
 	CHECK_OK(cs_tee_snp.verifier_new(&none, &amd));
 	CHECK_ERR(cs_tee_snp.verify(amd, &in, &claims), CS_ERR_CERT);
+	{
+		struct cs_buf pem;
+		struct cs_x509_set *set = NULL;
+		json_t *chain = json_object_get(ev, "cert_chain");
+
+		cs_buf_init(&pem, 1 << 16);
+		CHECK_OK(cs_snp_sim_roots_pem(s, &pem));
+		CHECK_OK(cs_x509_set_from_pem(pem.p, pem.len, &set));
+		for (size_t i = 0; set != NULL && i < cs_x509_set_len(set); i++) {
+			struct cs_buf der;
+			json_t *bytes = json_array();
+
+			cs_buf_init(&der, 1 << 16);
+			CHECK_OK(cs_x509_to_der(cs_x509_set_get(set, i), &der));
+			for (size_t j = 0; j < der.len; j++)
+				json_array_append_new(bytes, json_integer(der.p[j]));
+			json_array_append_new(chain,
+			                      json_pack("{s:s,s:o}", "cert_type",
+			                                i == 0 ? "ASK" : "ARK", "data", bytes));
+			cs_buf_fini(&der);
+		}
+		CHECK(json_array_size(chain) == 3);
+		CHECK_ERR(cs_tee_snp.verify(amd, &in, &claims), CS_ERR_CERT);
+		CHECK_OK(cs_tee_sim_snp.verify(st, &in, &claims)); /* still fine with its roots */
+		json_decref(claims);
+		claims = NULL;
+		cs_x509_set_free(set);
+		cs_buf_fini(&pem);
+	}
 	cs_tee_snp.verifier_free(amd);
 	cs_tee_sim_snp.verifier_free(st);
 	unsetenv("CUSTOS_SIM_SNP_DIR");
