@@ -448,6 +448,7 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 	struct cs_buf nonce_b64, token, cookie;
 	struct cs_jwk jwk;
 	enum cs_ear_status st = CS_EAR_NONE;
+	enum cs_jwe_alg jalg;
 	const char *cv = cookie_value(c);
 	uint8_t dg[32];
 	char *set = NULL;
@@ -490,7 +491,8 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		goto out;
 	}
 	/* The key the resource will be encrypted to must be usable before it is certified. */
-	if (cs_jwk_parse(req.tee_pubkey, &jwk) != CS_OK || jwk.kty == CS_JWK_OCT) {
+	if (cs_jwk_parse(req.tee_pubkey, &jwk) != CS_OK || jwk.kty == CS_JWK_OCT ||
+	    cs_jwe_alg_for_jwk(&jwk, &jalg) != CS_OK || jalg == CS_JWE_DIR) {
 		ret = problem(c, r, 400, "SerdeError", "tee-pubkey is not a usable public key");
 		goto out;
 	}
