@@ -7,6 +7,7 @@ the body (413 with Expect: 100-continue, without the 100), chunked bodies are ca
 error has an RFC 7807 body, one JSON log line per request that never holds the cookie or the
 token, graceful SIGTERM, and configuration errors stop the start with exit 2.
 """
+import base64
 import json
 import os
 import re
@@ -81,6 +82,19 @@ def replicas(tmp):
                                    headers={"Cookie": "kbs-session-id=" + first_cookie})
             u.check(s == 401 and problem(data) == "AttestationError",
                     "challenge replay refused on %d (%d %r)" % (port, s, data[:120]))
+        # A tee-pubkey no JWE algorithm fits is refused at attest, not at every fetch after.
+        y = tc.Client(a.url())
+        y.auth()
+        body = y.attestation_body()
+        body["runtime-data"]["tee-pubkey"]["alg"] = "ES256"
+        rd = w.report_data(y.nonce, body["runtime-data"]["tee-pubkey"], "")
+        body["tee-evidence"]["primary_evidence"]["report_data"] = base64.b64encode(rd).decode()
+        try:
+            y.attest(body)
+            u.check(False, "signing-only tee-pubkey accepted")
+        except tc.Error as e:
+            u.check(e.status == 400 and problem(e.body) == "SerdeError",
+                    "signing-only tee-pubkey refused (%d)" % e.status)
         # Both replicas publish the same signing key.
         ja = json.loads(u.get("127.0.0.1", a.port, "/kbs/v0/jwks")[1])
         jb = json.loads(u.get("127.0.0.1", b.port, "/kbs/v0/jwks")[1])
