@@ -63,9 +63,9 @@ cs_appraise(const struct cs_policy_env *env, const char *tee, const json_t *clai
             struct cs_tvec *tv)
 {
 	/*
-	 * The policy language (src/policy, docs/policy.md §5-6): the stored appraisal policy for tee
-	 * (store kind "appraisal"), else the built-in default for tee, which for the sample TEE is
-	 * Trustee's ear_default_policy_cpu.rego block (defaults executables 33, hardware 97,
+	 * The policy language (src/policy, docs/policy.md §5-6): the stored appraisal policy for
+	 * tee (store kind "appraisal"), else the built-in default for tee, which for the sample TEE
+	 * is Trustee's ear_default_policy_cpu.rego block (defaults executables 33, hardware 97,
 	 * configuration 36). Reference values through env->rv, as Trustee's query_reference_value.
 	 */
 	_Static_assert((int)CS_TV_COUNT_ == (int)CS_AR4SI_COUNT &&

@@ -11,8 +11,8 @@
 
 static const struct cs_tee_ops *const tees[] = {
         /* Hardware and simulated TEEs are added here, above sample, as they land. */
-	&cs_tee_snp,
-	&cs_tee_sim_snp,
+        &cs_tee_snp,
+        &cs_tee_sim_snp,
         &cs_tee_sample,
 };
 
