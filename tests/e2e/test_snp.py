@@ -13,6 +13,7 @@ released; a guest with another measurement, and the same guest once the TCB refe
 change, are refused (403). The real `snp` verifier refuses the simulated chip (AMD roots).
 """
 import base64
+import hashlib
 import json
 import os
 import shutil
@@ -108,8 +109,10 @@ def admin(url, *args):
     return u.run([CUSTOS, "admin", "--kbs", url] + list(args))
 
 
-def agent(url, *args, meas=MEAS):
+def agent(url, *args, meas=MEAS, host_data=None):
     env = dict(os.environ, CUSTOS_SIM_SNP_MEASUREMENT=meas.hex())
+    if host_data is not None:
+        env["CUSTOS_SIM_SNP_HOST_DATA"] = host_data
     return u.run([AGENT] + list(args[:1]) + ["--tee", "sim-snp", "--kbs", url] + list(args[1:]),
                  env=env)
 
@@ -166,6 +169,19 @@ def sim_through_kbs(tmp):
         rc, out, err = agent(url, "get-resource", "kbs:///default/model/k")
         u.check(rc == 0 and out == SECRET, "released: measurement and TCB in the reference "
                 "values (%d %s)" % (rc, err))
+        # Init-data: its digest must be the HOST_DATA the (simulated) host launched with.
+        init = os.path.join(tmp, "init.toml")
+        body = b'version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"policy.rego" = "x"\n'
+        open(init, "wb").write(body)
+        digest = hashlib.sha256(body).hexdigest()
+        rc, out, err = agent(url, "get-resource", "kbs:///default/model/k", "--init-data", init,
+                             host_data=digest)
+        u.check(rc == 0 and out == SECRET, "released: HOST_DATA = init-data digest (%d %s)"
+                % (rc, err))
+        rc, out, err = agent(url, "get-resource", "kbs:///default/model/k", "--init-data", init,
+                             host_data="00" * 32)
+        u.check(rc != 0 and out == b"", "refused: HOST_DATA is not the init-data digest (%d %s)"
+                % (rc, err))
         rc, out, err = agent(url, "get-resource", "kbs:///default/model/k", meas=bytes(48))
         u.check(rc == 1 and out == b"" and "not affirming" in err,
                 "denied: measurement not in the reference values (%d %s)" % (rc, err))
