@@ -3,6 +3,7 @@
  * the evaluator (types at run time, missing paths, the budget, huge and deep inputs), resource
  * and appraisal semantics, the built-in policies, path patterns and policy selection.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -826,6 +827,43 @@ test_broker(void)
 	CHECK_STR(detail, "1:1: a policy starts with 'policy appraisal' or 'policy resource'");
 }
 
+/* Threads compiling through the cache (80 texts, 64 slots: constant eviction) and evaluating. */
+static void *
+cache_worker(void *arg)
+{
+	long id = (long)arg, bad = 0;
+	char src[96];
+	json_t *claims = json_pack("{s:i}", "x", 7);
+
+	for (int i = 0; i < 400; i++) {
+		int k = (int)((i * 7 + id * 13) % 80);
+		struct cs_policy *p = NULL;
+		struct cs_decision d;
+		struct cs_resource_in in = {.claims = claims, .path = "a/b/c"};
+		snprintf(src, sizeof(src), "policy resource;\nallow if x == %d or x == 7;\n", k);
+		if (cs_policy_compile_cached(src, strlen(src), &p, NULL) != CS_OK ||
+		    cs_policy_eval_resource(p, &in, &d) != CS_OK)
+			bad++;
+		cs_policy_free(p);
+	}
+	json_decref(claims);
+	return (void *)bad;
+}
+
+static void
+test_threads(void)
+{
+	pthread_t th[4];
+	void *bad;
+
+	for (long i = 0; i < 4; i++)
+		CHECK(pthread_create(&th[i], NULL, cache_worker, (void *)i) == 0);
+	for (int i = 0; i < 4; i++) {
+		CHECK(pthread_join(th[i], &bad) == 0);
+		CHECK(bad == NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -845,5 +883,6 @@ main(void)
 	T_RUN(test_glob_select);
 	T_RUN(test_cache);
 	T_RUN(test_broker);
+	T_RUN(test_threads);
 	return t_done();
 }
