@@ -40,6 +40,19 @@ bearer(const char *tok)
 	return s;
 }
 
+/* cs_admin_check of "<method> <path>" with a fresh token of key/alg/role valid for a minute. */
+static enum cs_err
+with_token(const struct cs_kbs_admin *a, const struct cs_key *k, enum cs_jws_alg alg,
+           const char *role, const char *method, const char *path)
+{
+	char *t = token(k, alg, role, NOW + 60), *h = bearer(t);
+	enum cs_err err = cs_admin_check(a, h, method, path, false, NOW, NULL, 0);
+
+	free(h);
+	free(t);
+	return err;
+}
+
 static void
 write_pub(const struct cs_key *k, const char *path)
 {
@@ -133,37 +146,18 @@ check_key(enum cs_key_type type, enum cs_jws_alg alg, enum cs_jws_alg wrong_alg_
 	          CS_ERR_UNAUTHENTICATED);
 	free(h);
 	free(t);
-	/* Signed by another key of the same type. */
-	t = token(other, alg, "writer", NOW + 60);
-	h = bearer(t);
-	CHECK_ERR(cs_admin_check(&a, h, "POST", "/kbs/v0/resource/default/key/1", false, NOW, NULL,
-	                         0),
+	/* Signed by another key of the same type; by a key of the other type with its algorithm;
+	 * no role claim; the reader reads, and only reads. */
+	CHECK_ERR(with_token(&a, other, alg, "writer", "POST", "/kbs/v0/resource/default/key/1"),
 	          CS_ERR_UNAUTHENTICATED);
-	free(h);
-	free(t);
-	/* Another algorithm than the configured key's. */
-	t = token(wrong, wrong_alg_type_key, "writer", NOW + 60);
-	h = bearer(t);
-	CHECK_ERR(cs_admin_check(&a, h, "POST", "/kbs/v0/resource/default/key/1", false, NOW, NULL,
-	                         0),
+	CHECK_ERR(with_token(&a, wrong, wrong_alg_type_key, "writer", "POST",
+	                     "/kbs/v0/resource/default/key/1"),
 	          CS_ERR_UNAUTHENTICATED);
-	free(h);
-	free(t);
-	/* No role claim; no exp. */
-	t = token(k, alg, NULL, NOW + 60);
-	h = bearer(t);
-	CHECK_ERR(cs_admin_check(&a, h, "GET", "/kbs/v0/resource-policy", false, NOW, NULL, 0),
+	CHECK_ERR(with_token(&a, k, alg, NULL, "GET", "/kbs/v0/resource-policy"),
 	          CS_ERR_UNAUTHENTICATED);
-	free(h);
-	free(t);
-	/* The reader reads, and only reads. */
-	t = token(k, alg, "reader", NOW + 60);
-	h = bearer(t);
-	CHECK_OK(cs_admin_check(&a, h, "GET", "/kbs/v0/resource-policy", false, NOW, NULL, 0));
-	CHECK_ERR(cs_admin_check(&a, h, "POST", "/kbs/v0/resource-policy", false, NOW, NULL, 0),
+	CHECK_OK(with_token(&a, k, alg, "reader", "GET", "/kbs/v0/resource-policy"));
+	CHECK_ERR(with_token(&a, k, alg, "reader", "POST", "/kbs/v0/resource-policy"),
 	          CS_ERR_DENIED);
-	free(h);
-	free(t);
 
 	cs_admin_fini(&a);
 	cs_kbs_config_fini(&cfg);
