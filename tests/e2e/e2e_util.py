@@ -68,15 +68,58 @@ def wait_port(port, proc=None, timeout=15.0):
     raise RuntimeError("port %d never opened" % port)
 
 
+def _children(pid):
+    """Direct children of pid (Linux), e.g. the server a wrapper such as faketime forked."""
+    kids = []
+    try:
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/children" % (pid, tid)) as f:
+                kids += [int(k) for k in f.read().split()]
+    except OSError:
+        pass
+    return kids
+
+
+def _gone(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # a zombie child of ours counts as gone
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def stop(proc):
+    """SIGTERM, then SIGKILL after 5 s, to proc and to its direct children: a wrapper (faketime,
+    a shell) must not leave the real server running after the test."""
     if proc is None or proc.poll() is not None:
         return
+    kids = _children(proc.pid)
     proc.send_signal(signal.SIGTERM)
+    for k in kids:
+        try:
+            os.kill(k, signal.SIGTERM)
+        except OSError:
+            pass
     try:
         proc.wait(5)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    end = time.time() + 5
+    for k in kids:
+        while not _gone(k) and time.time() < end:
+            time.sleep(0.05)
+        if not _gone(k):
+            try:
+                os.kill(k, signal.SIGKILL)
+            except OSError:
+                pass
 
 
 class Fake:
