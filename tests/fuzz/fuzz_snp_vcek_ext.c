@@ -1,12 +1,14 @@
 /*
  * Target: the VCEK/VLEK certificate-extension value decoders (SPL integers, structVersion, hwID in
- * both encodings, IA5String names). The first byte picks the decoder; the rest is the extension
- * value. Decoded values must respect their documented bounds.
+ * both encodings, IA5String names) and, with selector 4, a whole VCEK/VLEK certificate. The
+ * first byte picks the decoder; the rest is the extension value (or the certificate's DER). Decoded
+ * values must respect their documented bounds.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "tee/snp/format.h"
+#include "tee/snp/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -23,7 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p = data + 1;
 	size_t n = size - 1;
 
-	switch (data[0] % 4) {
+	switch (data[0] % 5) {
 	case 0:
 		if (cs_snp_ext_spl(p, n, &spl) == CS_OK && n < 3)
 			abort();
@@ -37,6 +39,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    hwid_len != CS_SNP_CHIP_ID_LEN && hwid_len != CS_SNP_TURIN_CHIP_ID_LEN)
 			abort();
 		break;
+	case 4: {
+		/* A whole certificate: X.509 parse, then every AMD extension decoded. */
+		struct cs_snp_vek_info info;
+
+		if (cs_snp_vek_info_read(p, n, &info) == CS_OK &&
+		    (info.hwid_len > CS_SNP_CHIP_ID_LEN ||
+		     strlen(info.product_name) >= sizeof(info.product_name)))
+			abort();
+		break;
+	}
 	default:
 		if (cs_snp_ext_ia5(p, n, name, sizeof(name)) == CS_OK &&
 		    strlen(name) >= sizeof(name))
