@@ -4,6 +4,7 @@ brokers on free loopback ports, plain HTTP requests, self-signed certificates, a
 check() that counts assertions and never lets a test pass by asserting nothing.
 Exit status follows Meson: 0 pass, 1 fail, 77 skip (printed as one `SKIP:` line).
 """
+import atexit
 import http.client
 import json
 import os
@@ -22,6 +23,18 @@ PY = "/usr/bin/python3"
 
 _checks = 0
 _failed = 0
+_live = []  # servers started here, stopped at exit whatever happens
+
+
+def _reap():
+    for p in list(_live):
+        stop(p)
+
+
+atexit.register(_reap)
+# meson's timeout (and a Ctrl-C) end the test with SIGTERM/SIGINT: unwind so that finally blocks
+# and the atexit reaper stop the servers instead of leaving them running.
+signal.signal(signal.SIGTERM, lambda sig, frame: sys.exit(128 + sig))
 
 
 def prog(name):
@@ -130,6 +143,7 @@ class Fake:
             [PY, os.path.join(HERE, "fake_trustee.py")] + list(args),
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         )
+        _live.append(self.proc)
         line = self.proc.stdout.readline()
         if not line.startswith("PORT "):
             raise RuntimeError("fake trustee did not start")
@@ -159,6 +173,7 @@ class Kbs:
              "--data", self.data] + self.extra,
             stdout=self.log, stderr=self.log,
         )
+        _live.append(self.proc)
         wait_port(self.port, self.proc)
 
     def url(self, scheme="http"):

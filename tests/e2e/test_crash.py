@@ -43,16 +43,19 @@ def one_round(data, port, rnd):
     kbs = u.Kbs(data=data, port=port)
     url = kbs.url()
     acked, pending, lock, stop = {}, {}, threading.Lock(), threading.Event()
-    ths = [threading.Thread(target=writer, args=(url, rnd, w, acked, pending, stop, lock))
+    ths = [threading.Thread(target=writer, args=(url, rnd, w, acked, pending, stop, lock),
+                            daemon=True)
            for w in range(WRITERS)]
-    for t in ths:
-        t.start()
-    time.sleep(0.8 + random.random() * 1.2)
-    kbs.kill9()  # mid-burst: some puts are in flight right now
-    stop.set()
+    try:
+        for t in ths:
+            t.start()
+        time.sleep(0.8 + random.random() * 1.2)
+        kbs.kill9()  # mid-burst: some puts are in flight right now
+    finally:
+        stop.set()
+        kbs.stop()
     for t in ths:
         t.join()
-    kbs.log.close()
     u.check(len(acked) > 0, "round %d: some writes acknowledged before the kill" % rnd)
     kbs = u.Kbs(data=data, port=port)
     return kbs, acked, pending
