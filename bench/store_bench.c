@@ -76,6 +76,38 @@ get_worker(void *arg)
 	return NULL;
 }
 
+static void *
+nonce_worker(void *arg)
+{
+	uint8_t d[32];
+
+	(void)arg;
+	for (int i = 0; i < n_ops; i++) {
+		enum cs_err e = cs_random(d, sizeof(d));
+		if (e == CS_OK)
+			e = cs_store_nonce_record(store, d, sizeof(d), 1);
+		if (e != CS_OK)
+			die("nonce", e);
+	}
+	return NULL;
+}
+
+static void *
+audit_worker(void *arg)
+{
+	json_t *body = json_pack("{s:s,s:i,s:s}", "path", "default/model/llama-kek", "version", 3,
+	                         "decision", "allow");
+
+	(void)arg;
+	for (int i = 0; i < n_ops; i++) {
+		enum cs_err e = cs_store_audit_append(store, cs_clock_now(), "release", body, NULL);
+		if (e != CS_OK)
+			die("audit", e);
+	}
+	json_decref(body);
+	return NULL;
+}
+
 static double
 run(void *(*fn)(void *), int threads, int ops)
 {
@@ -157,7 +189,11 @@ main(int argc, char **argv)
 		if ((e = cs_store_nonce_record(store, d, sizeof(d), 1)) != CS_OK)
 			die("nonce", e);
 	}
-	printf("  nonce record:                     %8.0f /s\n", n / secs(t0));
+	printf("  nonce record, 1 thread:           %8.0f /s\n", n / secs(t0));
+	printf("  nonce record, %d threads:          %8.0f /s\n", threads,
+	       run(nonce_worker, threads, 1000));
+	printf("  audit append, %d threads:          %8.0f /s\n", threads,
+	       run(audit_worker, threads, 1000));
 
 	json_t *body =
 	        json_pack("{s:s,s:i,s:s,s:s}", "path", "default/model/llama-kek", "version", 3,
@@ -168,7 +204,7 @@ main(int argc, char **argv)
 		if ((e = cs_store_audit_append(store, cs_clock_now(), "release", body, NULL)) !=
 		    CS_OK)
 			die("audit", e);
-	printf("  audit append:                     %8.0f /s\n", n / secs(t0));
+	printf("  audit append, 1 thread:           %8.0f /s\n", n / secs(t0));
 	json_decref(body);
 	uint64_t count = 0, bad = 0;
 	t0 = cs_clock_mono_ns();

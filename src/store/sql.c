@@ -4,9 +4,11 @@
  * statements and read columns.
  *
  * Threads: each call borrows a connection from the pool (opening one when none is free and the
- * pool is below its size, else waiting), so calls run in parallel up to the pool size. Writers
- * of this process queue on one mutex before the driver's write transaction begins: SQLite has
- * one writer anyway, and a futex queue beats its sleeping busy handler.
+ * pool is below its size, else waiting), so reads run in parallel up to the pool size. Writes go
+ * through a group commit (write_group): concurrent writers of this process share one transaction
+ * and one durable commit, each under its own savepoint; the database has one writer at a time
+ * anyway (SQLite by design, PostgreSQL through our advisory lock), so batching is what lets write
+ * throughput grow with concurrency instead of being one fsync per write.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -28,6 +30,23 @@ struct be {
 	struct conn *free;
 	unsigned open, max;
 	pthread_mutex_t wmu; /* serializes this process's write transactions */
+	/* The group commit queue (see write_group). */
+	pthread_mutex_t gmu; /* guards the queue and leading */
+	pthread_cond_t gcv;
+	struct wop *qhead, **qtail;
+	bool leading;
+};
+
+/* A write operation: statements run inside a write transaction that the caller opened. */
+typedef enum cs_err (*wfn)(struct be *b, struct conn *c, void *arg);
+
+/* A write waiting in the group commit queue; lives on its caller's stack. */
+struct wop {
+	wfn fn;
+	void *arg;
+	enum cs_err err;
+	bool done;
+	struct wop *next;
 };
 
 /* ---- the pool ---- */
@@ -114,19 +133,118 @@ wend(struct be *b, struct conn *c, enum cs_err err)
 
 /* ---- statement shapes ---- */
 
-/* Runs one write statement in its own durable transaction; *changes (may be NULL) gets rows. */
+/*
+ * Runs a batch of writes in one transaction: one durable commit for all of them. With more than
+ * one, each runs under a savepoint, so one that fails (a duplicate nonce, say) is undone alone
+ * and the others still commit; if the commit fails, every write of the batch fails.
+ */
+static void
+run_batch(struct be *b, struct wop *batch)
+{
+	struct conn *c = NULL;
+	struct wop *w;
+	bool many = batch->next != NULL;
+	enum cs_err err;
+
+	err = acquire(b, &c);
+	if (err == CS_OK) {
+		err = wbegin(b, c);
+		if (err != CS_OK)
+			release(b, c);
+	}
+	if (err != CS_OK) {
+		for (w = batch; w != NULL; w = w->next)
+			w->err = err;
+		return;
+	}
+	for (w = batch; w != NULL; w = w->next) {
+		if (many &&
+		    (err = b->d->run(c->h, ST_SAVEPOINT, NULL, 0, NULL, NULL, NULL)) != CS_OK) {
+			w->err = err;
+			continue;
+		}
+		w->err = w->fn(b, c, w->arg);
+		if (many && w->err != CS_OK)
+			(void)b->d->run(c->h, ST_SAVEPOINT_UNDO, NULL, 0, NULL, NULL, NULL);
+		if (many &&
+		    (err = b->d->run(c->h, ST_SAVEPOINT_END, NULL, 0, NULL, NULL, NULL)) != CS_OK &&
+		    w->err == CS_OK)
+			w->err = err;
+	}
+	/* A single write that failed rolls back; a batch commits what succeeded. */
+	err = wend(b, c, many ? CS_OK : batch->err);
+	for (w = batch; w != NULL; w = w->next)
+		if (w->err == CS_OK)
+			w->err = err;
+	release(b, c);
+}
+
+/*
+ * Group commit: a writer queues its operation; if no batch is running it becomes the leader,
+ * takes the whole queue and runs it as one transaction; otherwise it waits, and either finds its
+ * operation done by a leader or leads the next batch itself. A write still returns only after its
+ * own transaction committed durably, but concurrent writers share one fsync instead of queueing
+ * for one each. Alone, a writer runs at once, as before.
+ */
+static enum cs_err
+write_group(struct be *b, wfn fn, void *arg)
+{
+	struct wop op = {fn, arg, CS_OK, false, NULL};
+	struct wop *batch, *w, *next;
+
+	pthread_mutex_lock(&b->gmu);
+	*b->qtail = &op;
+	b->qtail = &op.next;
+	while (!op.done && b->leading)
+		pthread_cond_wait(&b->gcv, &b->gmu);
+	if (op.done) {
+		pthread_mutex_unlock(&b->gmu);
+		return op.err;
+	}
+	b->leading = true;
+	batch = b->qhead; /* our op is in it: it was queued and is not done */
+	b->qhead = NULL;
+	b->qtail = &b->qhead;
+	pthread_mutex_unlock(&b->gmu);
+
+	run_batch(b, batch);
+
+	pthread_mutex_lock(&b->gmu);
+	for (w = batch; w != NULL; w = next) {
+		next = w->next; /* w may vanish once done is seen */
+		w->done = true;
+	}
+	b->leading = false;
+	pthread_cond_broadcast(&b->gcv);
+	pthread_mutex_unlock(&b->gmu);
+	return op.err;
+}
+
+struct stmt_op {
+	enum sql_st i;
+	const struct param *ps;
+	size_t n;
+	int64_t changes;
+};
+
+static enum cs_err
+stmt_fn(struct be *b, struct conn *c, void *arg)
+{
+	struct stmt_op *o = arg;
+
+	return b->d->run(c->h, o->i, o->ps, o->n, NULL, NULL, &o->changes);
+}
+
+/* Runs one write statement, durably committed; *changes (may be NULL) gets rows. */
 static enum cs_err
 run_write(struct be *b, enum sql_st i, const struct param *ps, size_t n, int64_t *changes)
 {
-	struct conn *c;
-	enum cs_err err;
+	struct stmt_op o = {i, ps, n, 0};
 
-	TRY(acquire(b, &c));
-	err = wbegin(b, c);
-	if (err == CS_OK)
-		err = wend(b, c, b->d->run(c->h, i, ps, n, NULL, NULL, changes));
-	release(b, c);
-	return err;
+	TRY(write_group(b, stmt_fn, &o));
+	if (changes != NULL)
+		*changes = o.changes;
+	return CS_OK;
 }
 
 /* run_write for DELETEs: CS_ERR_NOT_FOUND when no row matched. */
@@ -268,6 +386,31 @@ int_cb(void *arg, const struct sql_row *r)
 /* Fills the INSERT's parameters for a new version (at most 8). */
 typedef enum cs_err (*fill_fn)(void *arg, uint64_t version, struct param *ps, size_t *n);
 
+struct put_op {
+	enum sql_st maxv_st, ins_st;
+	const struct param *key;
+	size_t nkey;
+	fill_fn fill;
+	void *arg;
+	uint64_t version;
+};
+
+static enum cs_err
+put_fn(struct be *b, struct conn *c, void *arg)
+{
+	struct put_op *o = arg;
+	struct param ins[8];
+	size_t nins = 0;
+	int64_t maxv = -1;
+
+	TRY(b->d->run(c->h, o->maxv_st, o->key, o->nkey, int_cb, &maxv, NULL));
+	ENSURE(maxv >= 0 && maxv < INT64_MAX, CS_ERR_STORE);
+	TRY(o->fill(o->arg, (uint64_t)maxv + 1, ins, &nins));
+	TRY(b->d->run(c->h, o->ins_st, ins, nins, NULL, NULL, NULL));
+	o->version = (uint64_t)maxv + 1;
+	return CS_OK;
+}
+
 /*
  * Versioned insert in one write transaction: reads MAX(version) with the key parameters, asks
  * fill for the row of version max + 1, and inserts it.
@@ -276,28 +419,11 @@ static enum cs_err
 put_next(struct be *b, enum sql_st maxv_st, const struct param *key, size_t nkey,
          enum sql_st ins_st, fill_fn fill, void *arg, uint64_t *version)
 {
-	struct conn *c;
-	struct param ins[8];
-	size_t nins = 0;
-	int64_t maxv = -1;
-	enum cs_err err;
+	struct put_op o = {maxv_st, ins_st, key, nkey, fill, arg, 0};
 
-	TRY(acquire(b, &c));
-	err = wbegin(b, c);
-	if (err != CS_OK)
-		goto out;
-	err = b->d->run(c->h, maxv_st, key, nkey, int_cb, &maxv, NULL);
-	if (err == CS_OK)
-		err = maxv >= 0 && maxv < INT64_MAX ? fill(arg, (uint64_t)maxv + 1, ins, &nins)
-		                                    : CS_ERR_STORE;
-	if (err == CS_OK)
-		err = b->d->run(c->h, ins_st, ins, nins, NULL, NULL, NULL);
-	err = wend(b, c, err);
-	if (err == CS_OK)
-		*version = (uint64_t)maxv + 1;
-out:
-	release(b, c);
-	return err;
+	TRY(write_group(b, put_fn, &o));
+	*version = o.version;
+	return CS_OK;
 }
 
 /* Copies a blob column of exactly n bytes; false if the stored value has another length. */
@@ -603,39 +729,45 @@ read_head(struct be *b, struct conn *c, struct head *h)
 	return CS_OK;
 }
 
+struct audit_op {
+	int64_t time;
+	const char *kind, *body;
+	size_t body_len;
+	cs_audit_chain_fn chain;
+	void *arg;
+	uint64_t seq;
+};
+
+static enum cs_err
+audit_fn(struct be *b, struct conn *c, void *arg)
+{
+	struct audit_op *o = arg;
+	struct head head;
+	uint8_t h[CS_STORE_HASH_LEN], mac[CS_STORE_HASH_LEN];
+
+	TRY(read_head(b, c, &head));
+	ENSURE(head.seq < INT64_MAX, CS_ERR_STORE);
+	TRY(o->chain(o->arg, head.seq + 1, head.hash, h, mac));
+	TRY(b->d->run(c->h, ST_AUD_INS,
+	              PARAMS(PI(head.seq + 1), PI(o->time), PT(o->kind), PTN(o->body, o->body_len),
+	                     PB(h, sizeof(h))),
+	              NULL, NULL, NULL));
+	TRY(b->d->run(c->h, ST_AUD_HEAD_SET,
+	              PARAMS(PI(head.seq + 1), PB(h, sizeof(h)), PB(mac, sizeof(mac))), NULL, NULL,
+	              NULL));
+	o->seq = head.seq + 1;
+	return CS_OK;
+}
+
 static enum cs_err
 audit_append(void *be, int64_t time, const char *kind, const char *body, size_t body_len,
              cs_audit_chain_fn chain, void *arg, uint64_t *seq)
 {
-	struct be *b = be;
-	struct conn *c;
-	struct head head;
-	uint8_t h[CS_STORE_HASH_LEN], mac[CS_STORE_HASH_LEN];
-	enum cs_err err;
+	struct audit_op o = {time, kind, body, body_len, chain, arg, 0};
 
-	TRY(acquire(b, &c));
-	err = wbegin(b, c);
-	if (err != CS_OK)
-		goto out;
-	err = read_head(b, c, &head);
-	if (err == CS_OK)
-		err = head.seq < INT64_MAX ? chain(arg, head.seq + 1, head.hash, h, mac)
-		                           : CS_ERR_STORE;
-	if (err == CS_OK)
-		err = b->d->run(c->h, ST_AUD_INS,
-		                PARAMS(PI(head.seq + 1), PI(time), PT(kind), PTN(body, body_len),
-		                       PB(h, sizeof(h))),
-		                NULL, NULL, NULL);
-	if (err == CS_OK)
-		err = b->d->run(c->h, ST_AUD_HEAD_SET,
-		                PARAMS(PI(head.seq + 1), PB(h, sizeof(h)), PB(mac, sizeof(mac))),
-		                NULL, NULL, NULL);
-	err = wend(b, c, err);
-	if (err == CS_OK)
-		*seq = head.seq + 1;
-out:
-	release(b, c);
-	return err;
+	TRY(write_group(be, audit_fn, &o));
+	*seq = o.seq;
+	return CS_OK;
 }
 
 struct iter {
@@ -822,6 +954,8 @@ be_close(void *be)
 	pthread_mutex_destroy(&b->mu);
 	pthread_cond_destroy(&b->cv);
 	pthread_mutex_destroy(&b->wmu);
+	pthread_mutex_destroy(&b->gmu);
+	pthread_cond_destroy(&b->gcv);
 	if (b->free_cfg != NULL)
 		b->free_cfg(b->cfg);
 	free(b);
@@ -872,6 +1006,9 @@ cs_store_sql_open(const struct sql_driver *d, void *cfg, void (*free_cfg)(void *
 	pthread_mutex_init(&b->mu, NULL);
 	pthread_cond_init(&b->cv, NULL);
 	pthread_mutex_init(&b->wmu, NULL);
+	pthread_mutex_init(&b->gmu, NULL);
+	pthread_cond_init(&b->gcv, NULL);
+	b->qtail = &b->qhead;
 	/* The first connection creates or checks the schema. */
 	err = conn_new(b, true, &c);
 	if (err != CS_OK) {

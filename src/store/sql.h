@@ -16,35 +16,38 @@
 #include "store/store_impl.h"
 
 enum sql_st {
-	ST_RES_MAXV,     /* (path) -> max version or 0 */
-	ST_RES_INS,      /* (path, version, created, alg, iv, tag, wdek, ct) */
-	ST_RES_LATEST,   /* (path) -> version, created, alg, iv, tag, wdek, ct */
-	ST_RES_VER,      /* (path, version) -> the same */
-	ST_RES_VERSIONS, /* (path) -> version, created, size; by version */
-	ST_RES_DEL,      /* (path) */
-	ST_RES_LIST,     /* (prefix) -> path; distinct, sorted bytewise */
-	ST_POL_MAXV,     /* (kind, id) -> max version or 0 */
-	ST_POL_INS,      /* (kind, id, version, created, text) */
-	ST_POL_LATEST,   /* (kind, id) -> version, created, text */
-	ST_POL_VER,      /* (kind, id, version) -> the same */
-	ST_POL_LIST,     /* (kind) -> id; distinct, sorted bytewise */
-	ST_POL_VERSIONS, /* (kind, id) -> version, created, size */
-	ST_POL_DEL,      /* (kind, id) */
-	ST_RV_PUT,       /* (name, value, expires, updated); insert or replace */
-	ST_RV_GET,       /* (name) -> value, expires */
-	ST_RV_LIST,      /* (now) -> name where expires > now; sorted */
-	ST_RV_DEL,       /* (name) */
-	ST_NONCE_INS,    /* (digest, expires); a duplicate fails with CS_ERR_EXISTS */
-	ST_NONCE_PURGE,  /* (now) */
-	ST_AUD_HEAD,     /* () -> seq, hash, mac */
-	ST_AUD_INS,      /* (seq, time, kind, body, hash) */
-	ST_AUD_HEAD_SET, /* (seq, hash, mac); insert or replace the one head row */
-	ST_AUD_ITER,     /* (from, to or 0) -> seq, time, kind, body, hash; by seq */
-	ST_META_GET,     /* (k) -> v */
-	ST_META_ADD,     /* (k, v); nothing when k exists */
-	ST_META_SET,     /* (k, v); update */
-	ST_RES_WDEKS,    /* () -> path, version, wdek */
-	ST_RES_SET_WDEK, /* (wdek, path, version) */
+	ST_RES_MAXV,       /* (path) -> max version or 0 */
+	ST_RES_INS,        /* (path, version, created, alg, iv, tag, wdek, ct) */
+	ST_RES_LATEST,     /* (path) -> version, created, alg, iv, tag, wdek, ct */
+	ST_RES_VER,        /* (path, version) -> the same */
+	ST_RES_VERSIONS,   /* (path) -> version, created, size; by version */
+	ST_RES_DEL,        /* (path) */
+	ST_RES_LIST,       /* (prefix) -> path; distinct, sorted bytewise */
+	ST_POL_MAXV,       /* (kind, id) -> max version or 0 */
+	ST_POL_INS,        /* (kind, id, version, created, text) */
+	ST_POL_LATEST,     /* (kind, id) -> version, created, text */
+	ST_POL_VER,        /* (kind, id, version) -> the same */
+	ST_POL_LIST,       /* (kind) -> id; distinct, sorted bytewise */
+	ST_POL_VERSIONS,   /* (kind, id) -> version, created, size */
+	ST_POL_DEL,        /* (kind, id) */
+	ST_RV_PUT,         /* (name, value, expires, updated); insert or replace */
+	ST_RV_GET,         /* (name) -> value, expires */
+	ST_RV_LIST,        /* (now) -> name where expires > now; sorted */
+	ST_RV_DEL,         /* (name) */
+	ST_NONCE_INS,      /* (digest, expires); a duplicate fails with CS_ERR_EXISTS */
+	ST_NONCE_PURGE,    /* (now) */
+	ST_AUD_HEAD,       /* () -> seq, hash, mac */
+	ST_AUD_INS,        /* (seq, time, kind, body, hash) */
+	ST_AUD_HEAD_SET,   /* (seq, hash, mac); insert or replace the one head row */
+	ST_AUD_ITER,       /* (from, to or 0) -> seq, time, kind, body, hash; by seq */
+	ST_META_GET,       /* (k) -> v */
+	ST_META_ADD,       /* (k, v); nothing when k exists */
+	ST_META_SET,       /* (k, v); update */
+	ST_RES_WDEKS,      /* () -> path, version, wdek */
+	ST_RES_SET_WDEK,   /* (wdek, path, version) */
+	ST_SAVEPOINT,      /* () */
+	ST_SAVEPOINT_UNDO, /* () rolls back to the savepoint */
+	ST_SAVEPOINT_END,  /* () releases the savepoint */
 	ST_COUNT_
 };
 

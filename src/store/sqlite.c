@@ -91,6 +91,9 @@ static const char *const st_sql[ST_COUNT_] = {
         [ST_META_SET] = "UPDATE meta SET v = ?2 WHERE k = ?1",
         [ST_RES_WDEKS] = "SELECT path, version, wdek FROM resource ORDER BY path, version",
         [ST_RES_SET_WDEK] = "UPDATE resource SET wdek = ?1 WHERE path = ?2 AND version = ?3",
+        [ST_SAVEPOINT] = "SAVEPOINT cs_w",
+        [ST_SAVEPOINT_UNDO] = "ROLLBACK TO SAVEPOINT cs_w",
+        [ST_SAVEPOINT_END] = "RELEASE SAVEPOINT cs_w",
 };
 
 static const struct sql_driver sqlite_driver_;

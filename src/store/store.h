@@ -14,6 +14,9 @@
  * database connection from a small pool held by the store (one connection per concurrent caller,
  * each with its own cached prepared statements), so calls run in parallel where the backend allows.
  *
+ * Concurrent writes of one process share a transaction and its commit (group commit; each write
+ * is undone alone if it fails), so write throughput grows with the number of writers.
+ *
  * Durability: every write function returns only after its transaction is durably committed
  * (SQLite: WAL with synchronous=FULL; PostgreSQL: synchronous_commit=on). What was acknowledged
  * survives kill -9 and power loss.
