@@ -136,7 +136,8 @@ decode(struct cs_buf *out, const char *s, size_t n, int url)
 	TRY(cs_buf_extend(out, full * 3 + (rem == 0 ? 0 : rem - 1), &d));
 	for (size_t i = 0; i < full; i++) {
 		int a = b64_val((uint8_t)s[4 * i], url), b = b64_val((uint8_t)s[4 * i + 1], url);
-		int c = b64_val((uint8_t)s[4 * i + 2], url), e = b64_val((uint8_t)s[4 * i + 3], url);
+		int c = b64_val((uint8_t)s[4 * i + 2], url),
+		    e = b64_val((uint8_t)s[4 * i + 3], url);
 		bad |= a | b | c | e;
 		uint32_t v = (uint32_t)a << 18 | (uint32_t)b << 12 | (uint32_t)c << 6 | (uint32_t)e;
 		d[o++] = (uint8_t)(v >> 16);
@@ -148,9 +149,10 @@ decode(struct cs_buf *out, const char *s, size_t n, int url)
 		int a = b64_val((uint8_t)t[0], url), b = b64_val((uint8_t)t[1], url);
 		int c = rem == 3 ? b64_val((uint8_t)t[2], url) : 0;
 		bad |= a | b | c;
-		d[o++] = (uint8_t)(a << 2 | b >> 4);
+		/* Invalid characters are -1 here: shift their unsigned images, never a negative. */
+		d[o++] = (uint8_t)((unsigned)a << 2 | (unsigned)b >> 4);
 		if (rem == 3) {
-			d[o++] = (uint8_t)(b << 4 | c >> 2);
+			d[o++] = (uint8_t)((unsigned)b << 4 | (unsigned)c >> 2);
 			bad |= -((c & 3) != 0);
 		} else {
 			bad |= -((b & 15) != 0);
@@ -212,7 +214,7 @@ cs_hex_decode(struct cs_buf *out, const char *s, size_t n)
 	for (size_t i = 0; i < n / 2; i++) {
 		int hi = hex_val((uint8_t)s[2 * i]), lo = hex_val((uint8_t)s[2 * i + 1]);
 		bad |= hi | lo;
-		d[i] = (uint8_t)(hi << 4 | lo);
+		d[i] = (uint8_t)((unsigned)hi << 4 | (unsigned)lo);
 	}
 	if (bad < 0)
 		return undo(out, start);
