@@ -133,8 +133,8 @@ res_err(const PGresult *res)
 		return CS_ERR_NETWORK; /* no server answer: the connection failed */
 	if (strcmp(state, "23505") == 0)
 		return CS_ERR_EXISTS; /* unique_violation */
-	if (strncmp(state, "08", 2) == 0)
-		return CS_ERR_NETWORK; /* connection exception */
+	if (strncmp(state, "08", 2) == 0 || strncmp(state, "57P0", 4) == 0)
+		return CS_ERR_NETWORK; /* connection exception, server shutting down or starting */
 	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 	    strcmp(state, "57014") == 0 || strcmp(state, "55P03") == 0)
 		return CS_ERR_TIMEOUT; /* serialization, deadlock, cancel, lock not available */
@@ -243,9 +243,8 @@ ensure_live(struct pg_conn *c)
 }
 
 static enum cs_err
-pg_begin(void *conn, bool write)
+begin_once(struct pg_conn *c, bool write)
 {
-	struct pg_conn *c = conn;
 	enum cs_err err;
 
 	TRY(ensure_live(c));
@@ -255,8 +254,21 @@ pg_begin(void *conn, bool write)
 	else
 		err = exec_simple(c->pc, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
 		                  PGRES_COMMAND_OK);
-	if (err != CS_OK && PQtransactionStatus(c->pc) != PQTRANS_IDLE)
+	if (err != CS_OK && PQstatus(c->pc) == CONNECTION_OK &&
+	    PQtransactionStatus(c->pc) != PQTRANS_IDLE)
 		(void)exec_simple(c->pc, "ROLLBACK", PGRES_COMMAND_OK);
+	return err;
+}
+
+static enum cs_err
+pg_begin(void *conn, bool write)
+{
+	struct pg_conn *c = conn;
+	enum cs_err err = begin_once(c, write);
+
+	/* A connection found dead by BEGIN had nothing in flight: start over on a new one. */
+	if (err != CS_OK && PQstatus(c->pc) != CONNECTION_OK)
+		err = begin_once(c, write);
 	c->txn = err == CS_OK;
 	return err;
 }
@@ -309,11 +321,11 @@ prepare(struct pg_conn *c, enum sql_st i, const struct param *ps, size_t n)
 	return err;
 }
 
+/* Runs statement i once; *rows is set when any row reached fn. */
 static enum cs_err
-pg_run(void *conn, enum sql_st i, const struct param *ps, size_t n, sql_row_fn fn, void *arg,
-       int64_t *changes)
+run_once(struct pg_conn *c, enum sql_st i, const struct param *ps, size_t n, sql_row_fn fn,
+         void *arg, int64_t *changes, bool *rows)
 {
-	struct pg_conn *c = conn;
 	const char *values[MAX_PARAMS];
 	int lengths[MAX_PARAMS], formats[MAX_PARAMS];
 	uint8_t ints[MAX_PARAMS][8];
@@ -322,16 +334,6 @@ pg_run(void *conn, enum sql_st i, const struct param *ps, size_t n, sql_row_fn f
 	struct sql_row row = {&pg_driver_, NULL, 0};
 	enum cs_err err = CS_OK;
 
-	ENSURE(n <= MAX_PARAMS, CS_ERR_INVAL);
-	/*
-	 * Outside a transaction a dead connection may be revived; inside, the failure stands:
-	 * running the rest of a transaction's statements on a fresh session would run them without
-	 * its lock and outside its atomicity.
-	 */
-	if (!c->txn)
-		TRY(ensure_live(c));
-	else if (PQstatus(c->pc) != CONNECTION_OK)
-		return CS_ERR_NETWORK;
 	if (!c->prepared[i])
 		TRY(prepare(c, i, ps, n));
 	for (size_t k = 0; k < n; k++) {
@@ -360,9 +362,11 @@ pg_run(void *conn, enum sql_st i, const struct param *ps, size_t n, sql_row_fn f
 		/* Rows come one per result in single-row mode, all in the last one otherwise. */
 		if (st == PGRES_SINGLE_TUPLE || st == PGRES_TUPLES_OK) {
 			row.h = res;
-			for (row.row = 0; row.row < PQntuples(res); row.row++)
+			for (row.row = 0; row.row < PQntuples(res); row.row++) {
 				if (err == CS_OK && fn != NULL)
 					err = fn(arg, &row);
+				*rows = true;
+			}
 		}
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 			if (err == CS_OK && changes != NULL)
@@ -371,6 +375,38 @@ pg_run(void *conn, enum sql_st i, const struct param *ps, size_t n, sql_row_fn f
 			err = res_err(res);
 		}
 		PQclear(res);
+	}
+	return err;
+}
+
+static enum cs_err
+pg_run(void *conn, enum sql_st i, const struct param *ps, size_t n, sql_row_fn fn, void *arg,
+       int64_t *changes)
+{
+	struct pg_conn *c = conn;
+	bool rows = false;
+	enum cs_err err;
+
+	ENSURE(n <= MAX_PARAMS, CS_ERR_INVAL);
+	/*
+	 * Inside a transaction a dead connection fails the call: running the rest of a
+	 * transaction's statements on a fresh session would run them without its lock and outside
+	 * its atomicity.
+	 */
+	if (c->txn)
+		return PQstatus(c->pc) == CONNECTION_OK
+		               ? run_once(c, i, ps, n, fn, arg, changes, &rows)
+		               : CS_ERR_NETWORK;
+	TRY(ensure_live(c));
+	err = run_once(c, i, ps, n, fn, arg, changes, &rows);
+	/*
+	 * Outside a transaction the store only reads (every write runs in one), so after a dropped
+	 * connection (a server restart is noticed only on first use) the statement is run again,
+	 * once, on a new session, provided no row of it was delivered yet.
+	 */
+	if (err != CS_OK && !rows && PQstatus(c->pc) != CONNECTION_OK) {
+		TRY(ensure_live(c));
+		err = run_once(c, i, ps, n, fn, arg, changes, &rows);
 	}
 	return err;
 }

@@ -368,6 +368,33 @@ test_crash(void)
 		crash_round(round);
 }
 
+/* A server restart: pooled connections are re-established and statements prepared again. */
+static void
+test_restart(void)
+{
+	struct cs_store *s = open_pg();
+	struct cs_buf b;
+	char args[1024];
+
+	if (s == NULL)
+		return;
+	cs_buf_init(&b, CS_STORE_VALUE_MAX);
+	CHECK_OK(cs_store_resource_put(s, "rs/key/a", (const uint8_t *)"before", 6, NULL));
+	snprintf(args, sizeof(args),
+	         "-D %s/data -l %s/server.log -w -m fast -o \"-k %s -c listen_addresses=''\""
+	         " restart >/dev/null",
+	         dir, dir, dir);
+	CHECK(pg_cmd("pg_ctl", args) == 0);
+	CHECK_OK(cs_store_resource_get(s, "rs/key/a", 0, &b, NULL));
+	CHECK(b.len == 6 && memcmp(b.p, "before", 6) == 0);
+	CHECK_OK(cs_store_resource_put(s, "rs/key/a", (const uint8_t *)"after", 5, NULL));
+	uint8_t d[8] = {9};
+	CHECK_OK(cs_store_nonce_record(s, d, sizeof(d), 1));
+	CHECK_ERR(cs_store_nonce_record(s, d, sizeof(d), 1), CS_ERR_EXISTS);
+	cs_buf_fini(&b);
+	cs_store_free(s);
+}
+
 /* A server that is not there: a precise error, quickly, and nothing leaks. */
 static void
 test_unreachable(void)
@@ -396,6 +423,7 @@ main(void)
 	T_RUN(test_replicas);
 	T_RUN(test_crash); /* before the audit log is tampered with */
 	T_RUN(test_audit_tamper);
+	T_RUN(test_restart);
 	T_RUN(test_unreachable);
 	stop_server();
 	return t_done();
