@@ -183,10 +183,14 @@ pg_disconnect(void *conn)
 static enum cs_err
 session_setup(PGconn *pc)
 {
-	/* Commits wait for the WAL flush; warnings and notices stay out of our stderr. */
+	/*
+	 * Commits wait for the WAL flush; warnings and notices stay out of our stderr. A writer
+	 * waits at most 30 s for the write lock (CS_ERR_TIMEOUT); no statement runs longer than
+	 * 10 minutes (a streamed audit verification of a very long log is the longest).
+	 */
 	return exec_simple(pc,
 	                   "SET synchronous_commit = on; SET client_min_messages = error;"
-	                   " SET statement_timeout = '30s'",
+	                   " SET lock_timeout = '30s'; SET statement_timeout = '10min'",
 	                   PGRES_COMMAND_OK);
 }
 
