@@ -7,7 +7,8 @@
  *   eval               cs_policy_eval_resource on the compiled policy
  *   decide             cs_policy_decide over 3 stored texts (cache lookups, selection, eval)
  *   store decide       cs_policy_store_decide over an SQLite file store holding the 3 policies
- *                      (what cs_decide_resource costs the broker per fetch)
+ *                      (what cs_decide_resource costs the broker per fetch), with the reference
+ *                      values in memory, then read from the store as the broker does
  *   appraise           the built-in SNP appraisal of one submodule (20 reference values each)
  *
  * Usage: bench_policy [SECONDS per round] (default 0.5; 3 rounds, the best is printed).
@@ -110,7 +111,21 @@ get_ref(void *ctx, const char *name)
 	return v != NULL ? json_incref(v) : NULL;
 }
 
-enum what { COMPILE, EVAL, DECIDE, STORE_DECIDE, APPRAISE };
+static struct cs_store *rv_store;
+
+/* The broker's way: every rv() name is one read of the store (kbs/server.c refval_get). */
+static json_t *
+get_ref_store(void *ctx, const char *name)
+{
+	json_t *v = NULL;
+
+	(void)ctx;
+	if (cs_store_refval_get(rv_store, name, 1, &v, NULL) != CS_OK)
+		return NULL;
+	return v;
+}
+
+enum what { COMPILE, EVAL, DECIDE, STORE_DECIDE, STORE_DECIDE_RV, APPRAISE };
 
 struct env {
 	struct cs_policy *p;
@@ -118,6 +133,7 @@ struct env {
 	json_t *claims;
 	json_t *snp_claims;
 	struct cs_rv_source rv;
+	struct cs_rv_source rv_store; /* reference values read from the store */
 	struct cs_store *store;
 };
 
@@ -153,6 +169,10 @@ one(const struct env *e, enum what w)
 		break;
 	case DECIDE:
 		err = cs_policy_decide(texts, lens, 3, &in, &d);
+		break;
+	case STORE_DECIDE_RV:
+		in.rv = &e->rv_store;
+		err = cs_policy_store_decide(e->store, &in, &d);
 		break;
 	case STORE_DECIDE:
 		err = cs_policy_store_decide(e->store, &in, &d);
@@ -221,6 +241,16 @@ main(int argc, char **argv)
 		                               (const uint8_t *)texts[i], strlen(texts[i]),
 		                               NULL)) != CS_OK)
 			die("policy put", err);
+	rv_store = e.store;
+	static const struct cs_rv_getter gs = {get_ref_store, NULL};
+	e.rv_store = cs_rv_source_getter(&gs, 0);
+	const char *k;
+	json_t *v;
+	json_object_foreach(refs, k, v)
+	{
+		if ((err = cs_store_refval_put(e.store, k, v, 2)) != CS_OK)
+			die("refval put", err);
+	}
 	/* The bench must measure a release that walks every rule. */
 	struct cs_resource_in in = {.claims = e.claims, .path = "default/model/llama", .rv = &e.rv};
 	if ((err = cs_policy_eval_resource(e.p, &in, &d)) != CS_OK)
@@ -237,6 +267,7 @@ main(int argc, char **argv)
 	        {EVAL, "eval (compiled policy)"},
 	        {DECIDE, "decide (3 texts, cache)"},
 	        {STORE_DECIDE, "store decide (SQLite, 3 policies)"},
+	        {STORE_DECIDE_RV, "  + reference values from the store"},
 	        {APPRAISE, "appraise (SNP default, 1 submodule)"},
 	};
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
