@@ -20,6 +20,7 @@ static const struct {
 	{"reseal", cs_cmd_reseal, "rotate the KEK of sealed models (rewrites headers only)"},
 	{"seal", cs_cmd_seal, "seal a model file or directory under a KEK"},
 	{"sim", cs_cmd_sim, "simulated TEEs for demos and tests (sim-snp)"},
+	{"store", cs_cmd_store, "a broker's store: audit verify/export, master key rotation"},
 	{"unseal", cs_cmd_unseal, "unseal a sealed model (or read a KServe JWE model)"},
 	{"verify", cs_cmd_verify, "verify TEE evidence offline and print its claims"},
 	{"version", cs_cmd_version, "print the version"},

@@ -13,6 +13,7 @@ int cs_cmd_policy(int argc, char **argv);
 int cs_cmd_reseal(int argc, char **argv);
 int cs_cmd_seal(int argc, char **argv);
 int cs_cmd_sim(int argc, char **argv);
+int cs_cmd_store(int argc, char **argv);
 int cs_cmd_unseal(int argc, char **argv);
 int cs_cmd_verify(int argc, char **argv);
 int cs_cmd_version(int argc, char **argv);
