@@ -86,6 +86,7 @@ test_peek_claims(void)
 	CHECK_OK(cs_rcar_peek_claims("a.e30.c", 7, &c));
 	json_decref(c);
 	CHECK(cs_rcar_peek_claims("a.!!!!.c", 8, &c) != CS_OK);
+	CHECK(cs_rcar_peek_claims("a.!!.c", 6, &c) != CS_OK); /* invalid in the remainder */
 	/* A payload that is JSON but not an object. */
 	CHECK_ERR(cs_rcar_peek_claims("a.WzFd.c", 8, &c), CS_ERR_TOKEN);
 	CHECK(c == NULL);
