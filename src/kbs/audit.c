@@ -5,6 +5,8 @@
 #include "kbs/audit.h"
 #include "store/store.h"
 
+#define WAIT_GIVE_UP 20 /* failed commits in a row, ~2 s of retries */
+
 /* Appends the batch as one record. */
 static enum cs_err
 commit(struct cs_kbs_audit *a, json_t *batch)
@@ -54,11 +56,13 @@ writer(void *arg)
 		pthread_mutex_lock(&a->mu);
 		if (err == CS_OK) {
 			a->committed = upto;
+			a->failing = 0;
 			atomic_fetch_add(&a->records, 1);
 			json_decref(batch);
 		} else {
 			/* Put the events back in front of newer ones, then retry shortly. */
 			atomic_fetch_add(&a->failures, 1);
+			a->failing++;
 			if (batch != NULL && json_array_extend(batch, a->queue) == 0) {
 				json_decref(a->queue);
 				a->queue = batch;
@@ -115,6 +119,7 @@ enum cs_err
 cs_audit_log(struct cs_kbs_audit *a, int64_t t, const char *kind, json_t *body, bool wait)
 {
 	uint64_t ticket;
+	enum cs_err err;
 	json_t *ev;
 
 	if (body == NULL)
@@ -127,12 +132,16 @@ cs_audit_log(struct cs_kbs_audit *a, int64_t t, const char *kind, json_t *body, 
 	if (ev == NULL)
 		return CS_ERR_NOMEM;
 	pthread_mutex_lock(&a->mu);
-	while (json_array_size(a->queue) >= CS_AUDIT_QUEUE_MAX && !a->stop)
+	while (json_array_size(a->queue) >= CS_AUDIT_QUEUE_MAX && !a->stop &&
+	       a->failing < WAIT_GIVE_UP)
 		pthread_cond_wait(&a->done, &a->mu);
-	if (a->stop) {
+	if (a->stop || json_array_size(a->queue) >= CS_AUDIT_QUEUE_MAX) {
+		/* Stopped, or the queue is full behind a store that keeps failing: the caller
+		 * learns that its event cannot be recorded (a release is then refused). */
+		err = a->stop ? CS_ERR_STATE : CS_ERR_STORE;
 		pthread_mutex_unlock(&a->mu);
 		json_decref(ev);
-		return CS_ERR_STATE;
+		return err;
 	}
 	if (json_array_append_new(a->queue, ev) != 0) {
 		pthread_mutex_unlock(&a->mu);
@@ -140,8 +149,12 @@ cs_audit_log(struct cs_kbs_audit *a, int64_t t, const char *kind, json_t *body, 
 	}
 	ticket = ++a->queued;
 	pthread_cond_signal(&a->work);
-	while (wait && a->committed < ticket)
+	/* A waiter gives up (its event stays queued and is still retried) once the store has
+	 * refused WAIT_GIVE_UP commits in a row, so that a broken store fails requests instead of
+	 * hanging them. */
+	while (wait && a->committed < ticket && a->failing < WAIT_GIVE_UP)
 		pthread_cond_wait(&a->done, &a->mu);
+	err = wait && a->committed < ticket ? CS_ERR_STORE : CS_OK;
 	pthread_mutex_unlock(&a->mu);
-	return CS_OK;
+	return err;
 }

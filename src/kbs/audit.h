@@ -12,6 +12,8 @@
  * the records of that window, nothing else. The queue is bounded: when it is full, callers block
  * until the writer catches up, so no event is ever dropped while the process lives. A failed
  * commit is retried (events keep their order); the failure count is exposed for the metrics.
+ * When the store has refused 20 commits in a row (~2 s), waiters and callers facing a full queue
+ * get CS_ERR_STORE instead of blocking: the broker then refuses the release or admin write.
  */
 #ifndef CS_KBS_AUDIT_H
 #define CS_KBS_AUDIT_H
@@ -40,6 +42,7 @@ struct cs_kbs_audit {
 	bool running;
 	pthread_t th;
 	atomic_ulong failures; /* failed commits (retried) */
+	unsigned failing;      /* consecutive failed commits, under mu */
 	atomic_ulong records;  /* audit records written */
 };
 
