@@ -39,11 +39,11 @@
 #include "kbs/ratelimit.h"
 #include "kbs/session.h"
 #include "kbs/tokcache.h"
+#include "policy/rv.h"
 #include "store/store.h"
 
 #define ERR_PREFIX "https://github.com/confidential-containers/kbs/errors/"
 #define COOKIE_NAME "kbs-session-id"
-#define REFVAL_TTL (365 * 86400)
 #define DETAIL_MAX 256
 #define STOP_WAIT_MS 2000
 #define PURGE_EVERY_NS (60ull * 1000000000ull)
@@ -805,56 +805,32 @@ out:
 	return ret;
 }
 
-/* RVPS registration (Trustee rvps/src/lib.rs): {"version":"0.1.0","type":"sample",
- * "payload":"<base64 of {name: [values]}>"}; only the sample extractor is offered. */
+/* RVPS registration (Trustee rvps/src/lib.rs; parsed by src/policy/rv.h, which checks version,
+ * type "sample", the payload's names and values, and the optional expiration): every reference
+ * value of the message is stored with its expiry. */
 static enum MHD_Result
 h_refval_post(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 {
-	const char *ver, *type, *payload, *name;
-	size_t vn, tn, pn;
-	struct cs_buf dec;
-	enum MHD_Result ret;
+	struct cs_rv_set set;
 	enum cs_err err;
-	json_t *o = NULL, *prov = NULL, *v;
-	int64_t now = cs_clock_now();
 
-	cs_buf_init(&dec, CS_STORE_VALUE_MAX);
-	err = cs_json_parse(r->body.p, r->body.len, k->cfg->body_max, &o);
-	if (err == CS_OK && !json_is_object(o))
-		err = CS_ERR_JSON_FIELD;
-	if (err == CS_OK && (err = cs_json_get_str(o, "version", &ver, &vn)) == CS_OK &&
-	    (err = cs_json_get_str(o, "type", &type, &tn)) == CS_OK &&
-	    (err = cs_json_get_str(o, "payload", &payload, &pn)) == CS_OK) {
-		if (strcmp(ver, "0.1.0") != 0 || strcmp(type, "sample") != 0)
-			err = CS_ERR_UNSUPPORTED;
-		else if (cs_b64_decode(&dec, payload, pn) != CS_OK) {
-			cs_buf_reset(&dec);
-			err = cs_b64url_decode(&dec, payload, pn);
-		}
-	}
-	if (err == CS_OK)
-		err = cs_json_parse(dec.p, dec.len, CS_STORE_VALUE_MAX, &prov);
-	if (err == CS_OK && (!json_is_object(prov) || json_object_size(prov) == 0))
-		err = CS_ERR_JSON_FIELD;
+	cs_rv_set_init(&set);
+	err = cs_rv_parse_message(r->body.p, r->body.len, cs_clock_now(), &set);
 	if (err != CS_OK) {
-		ret = problem(c, r, 400, "RvpsError", cs_err_str(err));
-		goto out;
+		cs_rv_set_fini(&set);
+		return problem(c, r, 400, "RvpsError", cs_err_str(err));
 	}
-	json_object_foreach(prov, name, v)
-	{
-		if ((err = cs_store_refval_put(k->store, name, v, now + REFVAL_TTL)) != CS_OK)
-			break;
-		err = audit(k, "admin",
-		            json_pack("{s:s,s:s}", "op", "reference-value-set", "name", name));
-		if (err != CS_OK)
-			break;
+	for (size_t i = 0; i < set.n && err == CS_OK; i++) {
+		err = cs_store_refval_put(k->store, set.v[i].name, set.v[i].values,
+		                          set.v[i].expires);
+		if (err == CS_OK)
+			err = audit(k, "admin",
+			            json_pack("{s:s,s:s,s:I}", "op", "reference-value-set", "name",
+			                      set.v[i].name, "expires",
+			                      (json_int_t)set.v[i].expires));
 	}
-	ret = store_result(c, r, err);
-out:
-	json_decref(prov);
-	json_decref(o);
-	cs_buf_fini(&dec);
-	return ret;
+	cs_rv_set_fini(&set);
+	return store_result(c, r, err);
 }
 
 static enum MHD_Result
