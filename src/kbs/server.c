@@ -39,6 +39,7 @@
 #include "kbs/ratelimit.h"
 #include "kbs/session.h"
 #include "kbs/tokcache.h"
+#include "policy/policy.h"
 #include "policy/rv.h"
 #include "store/store.h"
 
@@ -765,6 +766,8 @@ h_policy(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 	enum cs_err err;
 	json_t *o = NULL, *arr;
 	const char *id = "resource-policy", *kind = "resource";
+	struct cs_policy *pol = NULL;
+	struct cs_policy_diag diag = {0};
 
 	if (strcmp(r->method, "GET") == 0 && r->route == R_RESOURCE_POLICY) {
 		if ((err = cs_store_policy_list(k->store, "resource", &l)) != CS_OK)
@@ -783,15 +786,42 @@ h_policy(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 	err = cs_json_parse(r->body.p, r->body.len, k->cfg->body_max, &o);
 	if (err == CS_OK && !json_is_object(o))
 		err = CS_ERR_JSON_FIELD;
-	if (err == CS_OK && r->route == R_ATTEST_POLICY) {
-		size_t n;
+	/* attestation-policy names its id (Trustee); resource-policy may (custos: several resource
+	 * policies, chosen by their path pattern), else it is Trustee's single "resource-policy".
+	 */
+	if (err == CS_OK && r->route == R_ATTEST_POLICY)
 		kind = "appraisal";
+	if (err == CS_OK &&
+	    (r->route == R_ATTEST_POLICY || json_object_get(o, "policy_id") != NULL)) {
+		size_t n;
 		err = cs_json_get_str(o, "policy_id", &id, &n);
 	}
 	if (err == CS_OK)
 		err = policy_member(o, "policy", &text);
 	if (err != CS_OK) {
 		ret = problem(c, r, 400, "ParsePolicyError", cs_err_str(err));
+		goto out;
+	}
+	/* Refused at upload, with where and why, rather than denying every request later. */
+	err = cs_policy_compile((const char *)text.p, text.len, &pol, &diag);
+	if (err == CS_OK &&
+	    cs_policy_kind(pol) !=
+	            (r->route == R_ATTEST_POLICY ? CS_POLICY_APPRAISAL : CS_POLICY_RESOURCE)) {
+		snprintf(diag.msg, sizeof(diag.msg), "a %s policy was expected",
+		         r->route == R_ATTEST_POLICY ? "appraisal" : "resource");
+		diag.line = diag.col = 1;
+		err = CS_ERR_POLICY;
+	}
+	cs_policy_free(pol);
+	if (err != CS_OK) {
+		char detail[DETAIL_MAX];
+
+		if (err == CS_ERR_POLICY)
+			snprintf(detail, sizeof(detail), "%u:%u: %s", (unsigned)diag.line,
+			         (unsigned)diag.col, diag.msg);
+		else
+			snprintf(detail, sizeof(detail), "%s", cs_err_str(err));
+		ret = problem(c, r, 400, "ParsePolicyError", detail);
 		goto out;
 	}
 	err = cs_store_policy_put(k->store, kind, id, text.p, text.len, NULL);

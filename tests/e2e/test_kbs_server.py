@@ -130,6 +130,27 @@ def metrics_and_limits(tmp):
         s, body = u.get("127.0.0.1", port, "/healthz")
         u.check(s == 200, "healthz")
 
+        # Policy uploads are compiled first: a syntax error (here Trustee's Rego) or the wrong
+        # kind is refused with line:column; a good one lands under its policy_id and is listed.
+        def put_policy(path, text, **extra):
+            b = dict(extra, policy=base64.urlsafe_b64encode(text.encode()).decode().rstrip("="))
+            return u.request(port, "POST", path, body=b)
+        s, data, _ = put_policy("/kbs/v0/resource-policy", "package policy\ndefault allow = false\n")
+        d = json.loads(data).get("detail", "")
+        u.check(s == 400 and problem(data) == "ParsePolicyError" and re.match(r"\d+:\d+: ", d),
+                "Rego refused with line:column (%d %r)" % (s, data[:120]))
+        s, data, _ = put_policy("/kbs/v0/attestation-policy",
+                                'policy resource for "x/*";\nallow "ok";\n', policy_id="p")
+        u.check(s == 400 and problem(data) == "ParsePolicyError",
+                "resource policy refused as an appraisal policy (%d %r)" % (s, data[:120]))
+        s, data, _ = put_policy("/kbs/v0/resource-policy",
+                                'policy resource for "other/*";\ndeny "closed";\n',
+                                policy_id="other")
+        u.check(s == 200, "resource policy with policy_id stored (%d %r)" % (s, data[:120]))
+        s, data = u.get("127.0.0.1", port, "/kbs/v0/resource-policy")
+        u.check(s == 200 and "other" in json.loads(data), "policy ids listed (%r)" % data)
+        u.check(c.resource("default/key/m") == b"x", "a policy for other/* leaves default/* alone")
+
         # Method, route, errors: all RFC 7807.
         for method, path, want, variant in [
             ("GET", "/kbs/v0/auth", 405, "MethodNotAllowed"),
