@@ -217,7 +217,7 @@ cs_ear_claims(const struct cs_ear_meta *meta, const struct cs_ear_submod *mods, 
 	}
 	c = json_pack("{s:s,s:I,s:I,s:s,s:{s:s,s:s},s:o}", "eat_profile", CS_EAR_PROFILE, "iat",
 	              (json_int_t)meta->iat, "exp", (json_int_t)(meta->iat + meta->ttl), "iss",
-	              meta->iss, "ear.verifier-id", "developer", "https://github.com/custos",
+	              meta->iss, "ear.verifier-id", "developer", "custos",
 	              "build", meta->build, "submods", submods);
 	ENSURE(c != NULL, CS_ERR_NOMEM);
 	*out = c;
