@@ -34,28 +34,23 @@ cs_ear_status_name(enum cs_ear_status s)
 	}
 }
 
-/* AR4SI §2.3.3 tiers, as the ear crate's TrustClaim::tier computes them. */
-static enum cs_ear_status
-tier(int v)
-{
-	if (v >= -1 && v <= 1)
-		return CS_EAR_NONE;
-	if ((v >= 2 && v <= 31) || (v >= -32 && v <= -2))
-		return CS_EAR_AFFIRMING;
-	if ((v >= 32 && v <= 95) || (v >= -96 && v <= -33))
-		return CS_EAR_WARNING;
-	return CS_EAR_CONTRAINDICATED;
-}
-
+/* One tier logic in the project: the policy language's (AR4SI §2.3.3 as veraison/rust-ear). */
 enum cs_ear_status
 cs_tvec_status(const struct cs_tvec *tv)
 {
-	enum cs_ear_status s = CS_EAR_NONE;
-
-	for (int i = 0; i < CS_TV_COUNT_; i++)
-		if (tier(tv->v[i]) > s)
-			s = tier(tv->v[i]);
-	return s;
+	_Static_assert(sizeof(tv->v) / sizeof(tv->v[0]) == (size_t)CS_AR4SI_COUNT,
+	               "one trust vector length");
+	switch (cs_policy_vector_tier(tv->v)) {
+	case CS_TIER_AFFIRMING:
+		return CS_EAR_AFFIRMING;
+	case CS_TIER_WARNING:
+		return CS_EAR_WARNING;
+	case CS_TIER_CONTRAINDICATED:
+		return CS_EAR_CONTRAINDICATED;
+	case CS_TIER_NONE:
+	default:
+		return CS_EAR_NONE;
+	}
 }
 
 enum cs_err
