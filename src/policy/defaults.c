@@ -76,6 +76,9 @@ static const struct {
 } appraisals[] = {
         {"sample", default_sample},
         {"snp", default_snp},
+        /* The simulator's reports are real SNP reports (under test roots): same claims, same
+         * reference-value names, same default. */
+        {"sim-snp", default_snp},
 };
 
 const char *

@@ -7,9 +7,9 @@ SEV-SNP end to end with the real programs.
 (`custos collateral add` -> `export` -> `import` on another cache -> `verify --collateral`).
 
 sim-snp through the broker: `custos sim snp init` makes a test chip; custos-kbs --dev trusts its
-test roots ($CUSTOS_SIM_SNP_DIR); custos-agent attests with it. With the SNP default appraisal
-policy (stored for sim-snp) and reference values for the measurement and TCB, the resource is
-released; a guest with another measurement, and the same guest once the TCB reference values
+test roots ($CUSTOS_SIM_SNP_DIR); custos-agent attests with it. Refused without reference values;
+with the built-in SNP appraisal (which sim-snp gets without storing a policy) and reference values
+for the measurement and TCB, the resource is released, and still with a stored appraisal policy; a guest with another measurement, and the same guest once the TCB reference values
 change, are refused (403). The real `snp` verifier refuses the simulated chip (AMD roots).
 """
 import base64
@@ -155,9 +155,17 @@ def sim_through_kbs(tmp):
         open(secret, "wb").write(SECRET)
         rc, _, err = admin(url, "resource", "put", "default/model/k", secret)
         u.check(rc == 0, "resource put (%d %s)" % (rc, err))
-        # No appraisal policy for sim-snp yet: verified, but not affirming -> refused.
+        # The built-in SNP appraisal applies to sim-snp; without reference values it
+        # recognises nothing: verified, but not affirming -> refused.
         rc, out, err = agent(url, "get-resource", "kbs:///default/model/k")
-        u.check(rc == 1 and out == b"", "refused before any policy (%d %s)" % (rc, err))
+        u.check(rc == 1 and out == b"" and "not affirming" in err,
+                "refused before any reference value (%d %s)" % (rc, err))
+        rc, _, err = set_rv(url, tmp, ["10", "0", "23", "84"])
+        u.check(rc == 0, "reference values (%d %s)" % (rc, err))
+        rc, out, err = agent(url, "get-resource", "kbs:///default/model/k")
+        u.check(rc == 0 and out == SECRET, "released by the built-in SNP appraisal, no policy "
+                "stored (%d %s)" % (rc, err))
+        # A stored appraisal policy for sim-snp still takes precedence over the built-in one.
         rc, pol, err = u.run([CUSTOS, "policy", "default", "appraisal", "snp"])
         path = os.path.join(tmp, "ap.pol")
         with open(path, "wb") as f:

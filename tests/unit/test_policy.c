@@ -596,6 +596,9 @@ test_defaults(void)
 		cs_policy_free(p);
 	}
 	CHECK(cs_policy_default_appraisal("nonesuch") == cs_policy_default_appraisal(NULL));
+	/* The SNP simulator is appraised like SNP (no appraisal policy to store first). */
+	CHECK(cs_policy_default_appraisal("sim-snp") == cs_policy_default_appraisal("snp"));
+	CHECK(cs_policy_default_appraisal("sim-snp") != cs_policy_default_appraisal(NULL));
 
 	/* The sample default: contraindicated without reference values, affirming with them. */
 	cs_rv_set_init(&set);
