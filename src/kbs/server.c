@@ -37,6 +37,7 @@
 #include "kbs/kbs.h"
 #include "kbs/path.h"
 #include "kbs/ratelimit.h"
+#include "kbs/refval.h"
 #include "kbs/session.h"
 #include "kbs/tokcache.h"
 #include "policy/policy.h"
@@ -378,17 +379,13 @@ audit(struct cs_kbs *k, const char *kind, json_t *body)
 	return cs_audit_log(&k->audit, cs_clock_now(), kind, body, wait);
 }
 
-/* Trustee's query_reference_value over the store, then the static configuration. */
+/* Trustee's query_reference_value over the store, then the static configuration (refval.h). */
 static json_t *
 refval_get(void *ctx, const char *name)
 {
 	struct cs_kbs *k = ctx;
-	json_t *v = NULL;
 
-	if (cs_store_refval_get(k->store, name, cs_clock_now(), &v, NULL) == CS_OK)
-		return v;
-	v = json_object_get(k->cfg->refvals, name);
-	return v != NULL ? json_incref(v) : NULL;
+	return cs_kbs_refval_get(k->store, k->cfg->refvals, name, cs_clock_now());
 }
 
 /* ---- protocol handlers ---- */

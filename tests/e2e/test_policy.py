@@ -152,6 +152,14 @@ def appraisal_and_expiry(kbs, tmp):
     s, _, val = fetch(c, "default/key/k1")
     u.check(s == 200 and val == SECRET, "released while the reference value is valid (%d)" % s)
 
+    # "svn" is also a static reference value of the dev configuration (["1"]); registered in
+    # the store, the store's value is the one that counts, and once it expires it must not
+    # fall back to the static one.
+    with open(path, "wb") as f:
+        f.write(rv_message("svn", ["1"]))
+    rc, _, err = admin(url, "reference-value", "set", path)
+    u.check(rc == 0, "svn registered in the store (rc %d %s)" % (rc, err))
+
     # 366 days later the reference value (registered for 365) has expired: it never matches.
     if shutil.which("faketime") is None:
         print("SKIP: 3 reference-value expiry checks: faketime not installed (scripts/setup)")
@@ -170,6 +178,17 @@ def appraisal_and_expiry(kbs, tmp):
         s, prob, _ = fetch(c, "default/key/k1")
         u.check(s == 403 and "contraindicated" in (prob or {}).get("detail", ""),
                 "refused after expiry: %r" % prob)
+        # The expired stored "svn" shadows the configuration's "svn" (issue 5: an expired
+        # value never matches, whichever source also knows the name).
+        rc, _, err = set_policy(url, tmp, 'policy appraisal for "sample";\n'
+                                'hardware = 97;\n'
+                                'hardware = 2 if (svn ?? null) in rv("svn");\n',
+                                kind="default_sample")
+        u.check(rc == 0, "attestation-policy over rv(\"svn\") (rc %d %s)" % (rc, err))
+        c = attested(url)
+        u.check(cpu0(c)["ear.trustworthiness-vector"].get("hardware") == 97,
+                "expired stored svn does not fall back to the static svn: %r"
+                % cpu0(c)["ear.trustworthiness-vector"])
     finally:
         u.stop(proc)
         log.close()
