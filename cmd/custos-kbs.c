@@ -30,6 +30,11 @@ usage(FILE *f)
 	        "IPv6)\n"
 	        "  --data DIR           data directory: kbs.db, its master key, session.key,\n"
 	        "                       token-signer.pem (created 0600 on first start)\n"
+	        "  --store URL          store (default sqlite://DIR/kbs.db; postgresql://... for\n"
+	        "                       replicas sharing one database)\n"
+	        "  --master-key FILE    master key of the store (32 bytes, 0600; created on first\n"
+	        "                       start): default DIR/kbs.db.master-key for SQLite;\n"
+	        "                       REQUIRED for PostgreSQL, the same file on every replica\n"
 	        "  --tee NAME           enable a verifier (repeatable): nothing is enabled by "
 	        "default\n"
 	        "  --tls-cert FILE      PEM certificate chain; with --tls-key serves HTTPS\n"
@@ -81,6 +86,8 @@ main(int argc, char **argv)
 		O_LISTEN,
 		O_DATA,
 		O_TEE,
+		O_STORE,
+		O_MASTER_KEY,
 		O_CERT,
 		O_KEY,
 		O_ADMIN_KEY,
@@ -95,6 +102,8 @@ main(int argc, char **argv)
 	        {"listen", required_argument, NULL, O_LISTEN},
 	        {"data", required_argument, NULL, O_DATA},
 	        {"tee", required_argument, NULL, O_TEE},
+	        {"store", required_argument, NULL, O_STORE},
+	        {"master-key", required_argument, NULL, O_MASTER_KEY},
 	        {"tls-cert", required_argument, NULL, O_CERT},
 	        {"tls-key", required_argument, NULL, O_KEY},
 	        {"admin-key", required_argument, NULL, O_ADMIN_KEY},
@@ -130,6 +139,14 @@ main(int argc, char **argv)
 			break;
 		case O_DATA:
 			if (set_str(&flags.data_dir, optarg) != 0)
+				goto out;
+			break;
+		case O_STORE:
+			if (set_str(&flags.store_url, optarg) != 0)
+				goto out;
+			break;
+		case O_MASTER_KEY:
+			if (set_str(&flags.master_key, optarg) != 0)
 				goto out;
 			break;
 		case O_TEE:
@@ -192,6 +209,10 @@ main(int argc, char **argv)
 	if (flags.listen != NULL && set_str(&cfg.listen, flags.listen) != 0)
 		goto out;
 	if (flags.data_dir != NULL && set_str(&cfg.data_dir, flags.data_dir) != 0)
+		goto out;
+	if (flags.store_url != NULL && set_str(&cfg.store_url, flags.store_url) != 0)
+		goto out;
+	if (flags.master_key != NULL && set_str(&cfg.master_key, flags.master_key) != 0)
 		goto out;
 	if (flags.tls_cert != NULL && set_str(&cfg.tls_cert, flags.tls_cert) != 0)
 		goto out;

@@ -35,6 +35,7 @@ cs_kbs_config_fini(struct cs_kbs_config *c)
 	free(c->listen);
 	free(c->data_dir);
 	free(c->store_url);
+	free(c->master_key);
 	free(c->session_key);
 	free(c->signer_key);
 	free(c->tls_cert);
@@ -255,10 +256,10 @@ static enum cs_err
 load_obj(struct cs_kbs_config *c, const json_t *o, const char **bad)
 {
 	static const char *const names[] = {
-	        "listen",           "data",        "store",      "session_key",
-	        "signer_key",       "tls",         "tees",       "limits",
-	        "session_ttl_s",    "token_ttl_s", "auth_rate",  "admin",
-	        "reference_values", "verifiers",   "audit_sync", NULL};
+	        "listen",      "data",      "store", "master_key",       "session_key",
+	        "signer_key",  "tls",       "tees",  "limits",           "session_ttl_s",
+	        "token_ttl_s", "auth_rate", "admin", "reference_values", "verifiers",
+	        "audit_sync",  NULL};
 	static const char *const tls_names[] = {"cert", "key", NULL};
 	static const char *const rate_names[] = {"per_second", "burst", NULL};
 	const json_t *v, *e;
@@ -269,6 +270,9 @@ load_obj(struct cs_kbs_config *c, const json_t *o, const char **bad)
 	TRY(opt_str(o, "listen", &c->listen));
 	TRY(opt_str(o, "data", &c->data_dir));
 	TRY(opt_str(o, "store", &c->store_url));
+	*bad = "master_key";
+	TRY(opt_str(o, "master_key", &c->master_key));
+	*bad = "";
 	TRY(opt_str(o, "session_key", &c->session_key));
 	TRY(opt_str(o, "signer_key", &c->signer_key));
 	if ((v = json_object_get(o, "tls")) != NULL) {
@@ -422,6 +426,14 @@ cs_kbs_config_finish(struct cs_kbs_config *c, char *why, size_t why_len)
 	TRY(derive(&c->store_url, "sqlite://", c->data_dir, "/kbs.db"));
 	TRY(derive(&c->session_key, "", c->data_dir, "/session.key"));
 	TRY(derive(&c->signer_key, "", c->data_dir, "/token-signer.pem"));
+	/* A shared database needs the one key every replica is given; no default can be right. */
+	if (c->master_key == NULL && (strncmp(c->store_url, "postgresql://", 13) == 0 ||
+	                              strncmp(c->store_url, "postgres://", 11) == 0)) {
+		say(why, why_len, "%s",
+		    "a PostgreSQL store needs \"master_key\" (--master-key FILE), the same key file"
+		    " on every replica");
+		return CS_ERR_CONFIG;
+	}
 	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
 		say(why, why_len, "TLS needs both a certificate and a key");
 		return CS_ERR_CONFIG;

@@ -53,6 +53,9 @@ struct cs_kbs_config {
 	char *listen;      /* "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080" */
 	char *data_dir;    /* holds the defaults below */
 	char *store_url;   /* default sqlite://<data>/kbs.db */
+	char *master_key;  /* store master key file (32 bytes, 0600); default for SQLite: the
+	                      database path + ".master-key"; PostgreSQL requires it (the same file
+	                      on every replica) */
 	char *session_key; /* default <data>/session.key (32 bytes, 0600; share among replicas) */
 	char *signer_key;  /* default <data>/token-signer.pem (P-256 PKCS#8, 0600; share too) */
 	char *tls_cert;    /* PEM; both set: HTTPS */

@@ -1310,8 +1310,10 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	k = calloc(1, sizeof(*k));
 	ENSURE(k != NULL, CS_ERR_NOMEM);
 	k->cfg = cfg;
-	if ((err = cs_store_open(cfg->store_url, NULL, &k->store)) != CS_OK) {
-		say(why, why_len, "store", err);
+	struct cs_store_opts sopts = {.master_key_path = cfg->master_key};
+	if ((err = cs_store_open(cfg->store_url, &sopts, &k->store)) != CS_OK) {
+		say(why, why_len, cfg->master_key != NULL ? "store (master key file)" : "store",
+		    err);
 		goto fail;
 	}
 	if ((err = cs_session_key_load(cfg->session_key, k->session_key)) != CS_OK) {

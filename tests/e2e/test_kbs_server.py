@@ -11,6 +11,7 @@ import base64
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -243,6 +244,38 @@ def bad_starts(tmp):
     u.check(rc == 0 and b"--dev" in out and b"--insecure-admin" in out, "--help")
 
 
+def master_key(tmp):
+    """--master-key: the store's key where the operator says, bound to the database."""
+    data = os.path.join(tmp, "mk-data")
+    keys = os.path.join(tmp, "mk-keys")
+    os.mkdir(data, 0o700)
+    os.mkdir(keys, 0o700)
+    key = os.path.join(keys, "master.key")
+    kbs = u.Kbs("--master-key", key, data=data)
+    try:
+        s, _, _ = u.request(kbs.port, "POST", "/kbs/v0/resource/default/k/mk", body=b"v",
+                            headers={"Content-Type": "application/octet-stream"})
+        u.check(s == 200, "resource stored under the named master key (%d)" % s)
+    finally:
+        kbs.stop()
+    st = os.stat(key)
+    u.check(st.st_size == 32 and (st.st_mode & 0o777) == 0o600,
+            "master key created 32 bytes 0600 where named (%d %o)" % (st.st_size, st.st_mode))
+    u.check(not os.path.exists(os.path.join(data, "kbs.db.master-key")),
+            "no default key file beside the database")
+    # The database is bound to that key: without it (the default file) the broker refuses.
+    rc, _, err = u.run([KBS, "--dev", "--listen", "127.0.0.1:%d" % u.free_port(), "--data",
+                        data], timeout=20)
+    u.check(rc == 2 and "store" in err, "other key refused at start (%d %s)" % (rc, err))
+    # A PostgreSQL store without --master-key is a configuration error, named.
+    rc, _, err = u.run([KBS, "--data", data, "--store", "postgresql://127.0.0.1:1/kbs"])
+    u.check(rc == 2 and "master_key" in err and "--master-key" in err,
+            "PostgreSQL without a master key refused (%d %s)" % (rc, err))
+    rc, out, _ = u.run([KBS, "--help"])
+    u.check(rc == 0 and b"--master-key" in out and b"--store" in out, "--help names them")
+    shutil.rmtree(data, ignore_errors=True)
+
+
 def main():
     if not os.path.exists(KBS):
         u.skip("custos-kbs not built")
@@ -251,6 +284,7 @@ def main():
         metrics_and_limits(tmp)
         graceful(tmp)
         bad_starts(tmp)
+        master_key(tmp)
     u.done()
 
 

@@ -149,6 +149,45 @@ test_dev(void)
 	unsetenv("CUSTOS_SIM_SNP_DIR");
 }
 
+/* The store's master key: from the file, never derived for PostgreSQL. */
+static void
+test_master_key(void)
+{
+	struct cs_kbs_config c;
+	char why[256] = "";
+
+	CHECK_OK(load("{\"data\":\"/d\",\"master_key\":\"/etc/custos/mk\"}", &c, why, sizeof(why)));
+	CHECK_OK(cs_kbs_config_finish(&c, why, sizeof(why)));
+	CHECK_STR(c.master_key, "/etc/custos/mk");
+	CHECK_STR(c.store_url, "sqlite:///d/kbs.db");
+	cs_kbs_config_fini(&c);
+	/* SQLite without one: NULL, the store's default file beside the database. */
+	CHECK_OK(load("{\"data\":\"/d\"}", &c, why, sizeof(why)));
+	CHECK_OK(cs_kbs_config_finish(&c, why, sizeof(why)));
+	CHECK(c.master_key == NULL);
+	cs_kbs_config_fini(&c);
+	/* PostgreSQL without one: refused at configuration time, saying what is missing. */
+	const char *pg[] = {"postgresql://kbs@db/kbs", "postgres://db/kbs"};
+	for (size_t i = 0; i < 2; i++) {
+		char text[256];
+
+		snprintf(text, sizeof(text), "{\"data\":\"/d\",\"store\":\"%s\"}", pg[i]);
+		CHECK_OK(load(text, &c, why, sizeof(why)));
+		CHECK_ERR(cs_kbs_config_finish(&c, why, sizeof(why)), CS_ERR_CONFIG);
+		CHECK(strstr(why, "master_key") != NULL);
+		cs_kbs_config_fini(&c);
+		snprintf(text, sizeof(text),
+		         "{\"data\":\"/d\",\"store\":\"%s\",\"master_key\":\"/k\"}", pg[i]);
+		CHECK_OK(load(text, &c, why, sizeof(why)));
+		CHECK_OK(cs_kbs_config_finish(&c, why, sizeof(why)));
+		cs_kbs_config_fini(&c);
+	}
+	/* Wrong type: refused with the member named. */
+	CHECK(load("{\"master_key\":1}", &c, why, sizeof(why)) != CS_OK);
+	CHECK(strstr(why, "master_key") != NULL);
+	cs_kbs_config_fini(&c);
+}
+
 int
 main(void)
 {
@@ -159,6 +198,7 @@ main(void)
 	T_RUN(test_full);
 	T_RUN(test_refusals);
 	T_RUN(test_dev);
+	T_RUN(test_master_key);
 	snprintf(path, sizeof(path), "%s/c.json", dir);
 	unlink(path);
 	rmdir(dir);
