@@ -32,30 +32,33 @@ struct cs_seal_result {
 };
 
 /*
- * Seals in_fd (read sequentially: a file or a pipe) to out_fd under a fresh DEK wrapped by kek.
- * When in_fd is a regular file its length is known up front and out_fd may be a pipe; otherwise
- * out_fd must be seekable (the header, which holds the length, is rewritten at the end), else
- * CS_ERR_UNSUPPORTED. Memory: O(threads x chunk). Borrows both fds.
+ * Seals in_fd (a file or a pipe) to out_fd under a fresh DEK wrapped by kek. When in_fd is a
+ * regular file its length is known up front and out_fd may be a pipe; otherwise out_fd must be
+ * seekable (the header, which holds the length, is rewritten at the end), else CS_ERR_UNSUPPORTED.
+ * Both regular files (and no digest asked for): chunks go in parallel (pread, seal, pwrite).
+ * Memory: O(threads x chunk). Borrows both fds.
  */
 CS_MUST_USE enum cs_err cs_seal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN],
                                        const char *key_id, const struct cs_seal_opts *opts,
                                        struct cs_seal_result *res);
 
 /*
- * Unseals in_fd (read sequentially) to out_fd. Each chunk is written only after it verifies, but
- * a failure late in the file leaves the verified plaintext before it in out_fd: the caller removes
- * a partial output (the CLI does). Truncation (CS_ERR_TRUNCATED) and extension (CS_ERR_TRAILING)
- * are reported after the last good chunk. Borrows both fds.
+ * Unseals in_fd to out_fd. Each chunk is written only after it verifies, but a failure late in the
+ * file leaves the verified plaintext before it in out_fd: the caller removes a partial output (the
+ * CLI does). From a pipe, chunks are read sequentially and truncation (CS_ERR_TRUNCATED) or
+ * extension (CS_ERR_TRAILING) shows at the end; when both fds are regular files (and no digest is
+ * asked for) the size is checked first and the chunks go in parallel (pread, decrypt, pwrite).
+ * Borrows both fds.
  */
 CS_MUST_USE enum cs_err cs_unseal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN],
                                          const struct cs_seal_opts *opts,
                                          struct cs_seal_result *res);
 
 /*
- * Rotation (§4.3): reads the header of the sealed file at fd, opens it with old_kek and rewrites
- * only the header (pwrite at offset 0) with the DEK wrapped under new_kek and new_key_id. No chunk
- * byte is read or written. When out_fd >= 0 the new header is written there instead and fd is not
- * modified (the caller copies the chunks verbatim). Borrows the fds.
+ * Rotation (§4.3): reads the header of the sealed file at fd (pread at 0), opens it with old_kek
+ * and computes in new_header the header with the DEK wrapped under new_kek and new_key_id. Writes
+ * nothing: the caller puts new_header at offset 0 (in place: one 512-byte pwrite; or a copy with
+ * the chunks copied verbatim). No chunk byte is read. Borrows fd.
  */
 CS_MUST_USE enum cs_err cs_seal_rewrap_fd(int fd, const uint8_t old_kek[CS_SEAL_KEY_LEN],
                                           const uint8_t new_kek[CS_SEAL_KEY_LEN],
