@@ -494,40 +494,80 @@ out:
 	return err;
 }
 
+/* Writes a 512-byte header at offset 0 of dir/name and makes it durable. */
+static enum cs_err
+put_header(const char *dir, const char *name, const uint8_t hdr[CS_SEAL_HEADER_LEN])
+{
+	char *path = join(dir, name);
+	enum cs_err err = CS_ERR_IO;
+	int fd;
+
+	ENSURE(path != NULL, CS_ERR_NOMEM);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	free(path);
+	ENSURE(fd >= 0, CS_ERR_IO);
+	if (pwrite(fd, hdr, CS_SEAL_HEADER_LEN, 0) == (ssize_t)CS_SEAL_HEADER_LEN && fsync(fd) == 0)
+		err = CS_OK;
+	close(fd);
+	return err;
+}
+
+/*
+ * Reads dir/name's header, checks it is still the one the manifest recorded (the file may have
+ * been replaced since cs_seal_dir_open), keeps it in old and computes its rewrapped form in hdr.
+ */
+static enum cs_err
+rewrap_one(const char *dir, const struct cs_seal_entry *e, const uint8_t old_kek[CS_SEAL_KEY_LEN],
+           const uint8_t new_kek[CS_SEAL_KEY_LEN], const char *new_key_id,
+           uint8_t old[CS_SEAL_HEADER_LEN], uint8_t hdr[CS_SEAL_HEADER_LEN])
+{
+	char *path = join(dir, e->name);
+	enum cs_err err = CS_ERR_MANIFEST;
+	uint8_t dig[32];
+	int fd;
+
+	ENSURE(path != NULL, CS_ERR_NOMEM);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	ENSURE(fd >= 0, CS_ERR_IO);
+	if (pread(fd, old, CS_SEAL_HEADER_LEN, 0) != (ssize_t)CS_SEAL_HEADER_LEN ||
+	    cs_hash(CS_SHA256, old, CS_SEAL_HEADER_LEN, dig) != CS_OK ||
+	    memcmp(dig, e->header_sha256, 32) != 0)
+		goto out;
+	err = cs_seal_rewrap_fd(fd, old_kek, new_kek, new_key_id, hdr);
+out:
+	close(fd);
+	return err;
+}
+
 enum cs_err
 cs_seal_dir_rewrap(const char *dir, const uint8_t old_kek[CS_SEAL_KEY_LEN],
                    const uint8_t new_kek[CS_SEAL_KEY_LEN], const char *new_key_id)
 {
 	enum cs_err err;
 	struct cs_seal_dir *d = NULL;
-	uint8_t *enc = NULL, hdr[CS_SEAL_HEADER_LEN];
-	size_t enc_len = 0;
+	uint8_t *enc = NULL, *hdrs = NULL; /* per entry: the old header, then the new one */
+	size_t enc_len = 0, touched = 0;   /* headers that may differ from their old bytes */
 	char *mpath = NULL, *tmp = NULL;
+	bool tmp_made = false;
 
 	ENSURE(dir != NULL && old_kek != NULL && new_kek != NULL && new_key_id != NULL,
 	       CS_ERR_INVAL);
 	TRY(cs_seal_key_id_check(new_key_id, strlen(new_key_id)));
 	TRY(cs_seal_dir_open(dir, old_kek, &d));
+	err = CS_ERR_NOMEM;
+	if (d->m.n > 0 && (hdrs = malloc(d->m.n * 2 * CS_SEAL_HEADER_LEN)) == NULL)
+		goto out;
+	/* 1. Every new header, in memory: nothing on disk changes if any file fails. */
 	for (size_t i = 0; i < d->m.n; i++) {
 		struct cs_seal_entry *e = &d->m.entries[i];
-		char *path = join(dir, e->name);
-		int fd = path != NULL ? open(path, O_RDWR | O_CLOEXEC) : -1;
+		uint8_t *old = hdrs + 2 * i * CS_SEAL_HEADER_LEN, *hdr = old + CS_SEAL_HEADER_LEN;
 
-		free(path);
-		err = CS_ERR_IO;
-		if (fd >= 0) {
-			err = cs_seal_rewrap_fd(fd, old_kek, new_kek, new_key_id, hdr);
-			if (err == CS_OK &&
-			    (pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-			     fsync(fd) != 0))
-				err = CS_ERR_IO;
-			close(fd);
-		}
-		if (err == CS_OK)
-			err = cs_hash(CS_SHA256, hdr, sizeof(hdr), e->header_sha256);
-		if (err != CS_OK)
+		if ((err = rewrap_one(dir, e, old_kek, new_kek, new_key_id, old, hdr)) != CS_OK ||
+		    (err = cs_hash(CS_SHA256, hdr, CS_SEAL_HEADER_LEN, e->header_sha256)) != CS_OK)
 			goto out;
 	}
+	/* 2. The new manifest, durable under a temporary name. */
 	memcpy(d->m.key_id, new_key_id, strlen(new_key_id) + 1);
 	if ((err = cs_random(d->m.salt, sizeof(d->m.salt))) != CS_OK ||
 	    (err = cs_seal_manifest_encode(&d->m, new_kek, &enc, &enc_len)) != CS_OK)
@@ -536,18 +576,32 @@ cs_seal_dir_rewrap(const char *dir, const uint8_t old_kek[CS_SEAL_KEY_LEN],
 	if ((mpath = join(dir, CS_SEAL_MANIFEST_NAME)) == NULL ||
 	    (tmp = join(dir, CS_SEAL_MANIFEST_NAME ".tmp")) == NULL)
 		goto out;
+	tmp_made = true;
 	if ((err = write_file(tmp, enc, enc_len, 0644)) != CS_OK)
 		goto out;
-	err = CS_ERR_IO;
-	if (rename(tmp, mpath) != 0) {
-		unlink(tmp);
-		goto out;
+	/* 3. The headers, then 4. the manifest by rename. A failure puts the old headers back, so
+	 * the directory stays readable under the old KEK (a crash in between leaves the new
+	 * manifest beside the old one, under the temporary name). */
+	for (size_t i = 0; i < d->m.n; i++) {
+		touched = i + 1; /* one that fails may be half-written */
+		if ((err = put_header(dir, d->m.entries[i].name,
+		                      hdrs + (2 * i + 1) * CS_SEAL_HEADER_LEN)) != CS_OK)
+			goto out;
 	}
+	err = CS_ERR_IO;
+	if (rename(tmp, mpath) != 0)
+		goto out;
+	tmp_made = false;
 	err = CS_OK;
 out:
+	for (size_t i = 0; err != CS_OK && i < touched; i++)
+		(void)put_header(dir, d->m.entries[i].name, hdrs + 2 * i * CS_SEAL_HEADER_LEN);
+	if (tmp_made)
+		unlink(tmp);
 	free(mpath);
 	free(tmp);
 	free(enc);
+	free(hdrs);
 	cs_seal_dir_close(d);
 	return err;
 }

@@ -251,6 +251,13 @@ test_dir_rotation(void)
 	struct cs_seal_dir *d = NULL;
 
 	fresh_copy();
+	/* A rotation that fails (here: the new manifest cannot be written) leaves the directory
+	 * as it was, readable under the old KEK, never half-rotated. */
+	CHECK(mkdir(P("t/.custos-manifest.tmp"), 0700) == 0);
+	CHECK_ERR(cs_seal_dir_rewrap(P("t"), kek, kek2, "kbs:///default/model/k2"), CS_ERR_IO);
+	CHECK(rmdir(P("t/.custos-manifest.tmp")) == 0);
+	expect_dir(CS_OK, __LINE__);
+	CHECK(sh("cmp -s '@/sealed/config.json' '@/t/config.json'") == 0);
 	CHECK_ERR(cs_seal_dir_rewrap(P("t"), kek2, kek, "kbs:///default/model/k2"),
 	          CS_ERR_MANIFEST);
 	CHECK_OK(cs_seal_dir_rewrap(P("t"), kek, kek2, "kbs:///default/model/k2"));
