@@ -56,6 +56,11 @@ usage(FILE *f)
 	        "  attestation-policy set ID FILE      set an attestation policy (rego)\n"
 	        "  reference-value set FILE            register an RVPS message (JSON)\n"
 	        "  reference-value get ID              print reference values\n"
+	        "  audit list [--from N] [--to M]      audit records, one per line: seq, time,\n"
+	        "                                      kind, body\n"
+	        "  audit export [--from N] [--to M]    audit records as JSON lines (with hashes)\n"
+	        "  audit verify                        recompute the hash chain; exit 1 and the\n"
+	        "                                      first bad record when it is broken\n"
 	        "\n"
 	        "options:\n"
 	        "  --kbs URL      the broker (default $CUSTOS_KBS_URL or http://127.0.0.1:8080)\n"
@@ -243,13 +248,13 @@ out:
 	return err;
 }
 
-/* Sends one admin request and reports the outcome; a 200 body is printed when print is set. */
+/* Sends one admin request; 0 with the 2xx response in *resp (initialized by the caller), else
+ * reports the refusal or failure and returns the exit status. */
 static int
-request(const struct admin *a, const char *method, const char *path, const char *ctype,
-        const struct cs_buf *body, bool print)
+exchange(const struct admin *a, const char *method, const char *path, const char *ctype,
+         const struct cs_buf *body, struct cs_http_resp *resp)
 {
 	struct cs_http h;
-	struct cs_http_resp resp;
 	struct cs_buf url, auth, ct;
 	const char *hdrs[3];
 	char detail[CS_RCAR_DETAIL_MAX];
@@ -260,7 +265,6 @@ request(const struct admin *a, const char *method, const char *path, const char 
 	cs_buf_init(&url, 4096);
 	cs_buf_init(&auth, 8192);
 	cs_buf_init(&ct, 256);
-	cs_http_resp_init(&resp, 0);
 	if ((err = cs_http_init(&h, &a->http)) != CS_OK) {
 		cs_buf_fini(&url);
 		cs_buf_fini(&auth);
@@ -283,19 +287,14 @@ request(const struct admin *a, const char *method, const char *path, const char 
 	}
 	hdrs[nh] = NULL;
 	if ((err = cs_http_do(&h, method, (const char *)url.p, hdrs, body ? body->p : NULL,
-	                      body ? body->len : 0, &resp)) != CS_OK)
+	                      body ? body->len : 0, resp)) != CS_OK)
 		goto failed;
-	if (resp.status >= 200 && resp.status < 300) {
-		if (print && resp.body.len > 0) {
-			fwrite(resp.body.p, 1, resp.body.len, stdout);
-			if (resp.body.p[resp.body.len - 1] != '\n')
-				putchar('\n');
-		}
+	if (resp->status >= 200 && resp->status < 300) {
 		rc = 0;
 		goto out;
 	}
-	cs_http_problem_detail(&resp, detail, sizeof(detail));
-	switch (resp.status) {
+	cs_http_problem_detail(resp, detail, sizeof(detail));
+	switch (resp->status) {
 	case 401:
 		err = CS_ERR_UNAUTHENTICATED;
 		break;
@@ -311,17 +310,35 @@ request(const struct admin *a, const char *method, const char *path, const char 
 	default:
 		err = CS_ERR_PROTOCOL;
 	}
-	fprintf(stderr, "custos admin: %s %s: HTTP %ld\n", method, path, resp.status);
+	fprintf(stderr, "custos admin: %s %s: HTTP %ld\n", method, path, resp->status);
 	rc = fail(err, path, detail);
 	goto out;
 failed:
 	rc = fail(err, path, NULL);
 out:
 	cs_http_fini(&h);
-	cs_http_resp_fini(&resp);
 	cs_buf_fini(&ct);
 	cs_buf_fini(&auth); /* wipes the token */
 	cs_buf_fini(&url);
+	return rc;
+}
+
+/* Sends one admin request and reports the outcome; a 200 body is printed when print is set. */
+static int
+request(const struct admin *a, const char *method, const char *path, const char *ctype,
+        const struct cs_buf *body, bool print)
+{
+	struct cs_http_resp resp;
+	int rc;
+
+	cs_http_resp_init(&resp, 0);
+	rc = exchange(a, method, path, ctype, body, &resp);
+	if (rc == 0 && print && resp.body.len > 0) {
+		fwrite(resp.body.p, 1, resp.body.len, stdout);
+		if (resp.body.p[resp.body.len - 1] != '\n')
+			putchar('\n');
+	}
+	cs_http_resp_fini(&resp);
 	return rc;
 }
 
@@ -350,6 +367,150 @@ out:
 	cs_buf_fini(&enc);
 	cs_buf_fini(&raw);
 	return err == CS_OK ? 0 : fail(err, file ? file : "stdin", NULL);
+}
+
+/* A record number for --from/--to: decimal, 1..2^53. */
+static bool
+parse_seq(const char *s, uint64_t *out)
+{
+	uint64_t n = 0;
+
+	if (*s == '\0' || strlen(s) > 16)
+		return false;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	if (n == 0 || n > ((uint64_t)1 << 53))
+		return false;
+	*out = n;
+	return true;
+}
+
+/* Prints one exported record as "seq time kind body" (list) or verbatim (export). */
+static int
+audit_line(const uint8_t *p, size_t n, bool raw, uint64_t *seq)
+{
+	json_t *o = NULL;
+	int64_t s = 0, t = 0;
+	const char *kind;
+	size_t kl;
+	char when[21], *body;
+
+	if (cs_json_parse(p, n, (size_t)4 << 20, &o) != CS_OK ||
+	    cs_json_get_int(o, "seq", &s) != CS_OK || s < 1 ||
+	    cs_json_get_int(o, "time", &t) != CS_OK ||
+	    cs_json_get_str(o, "kind", &kind, &kl) != CS_OK) {
+		json_decref(o);
+		return fail(CS_ERR_PROTOCOL, "audit", "malformed record from the broker");
+	}
+	*seq = (uint64_t)s;
+	if (raw) {
+		fwrite(p, 1, n, stdout);
+		putchar('\n');
+	} else {
+		body = json_dumps(json_object_get(o, "body"), JSON_COMPACT | JSON_SORT_KEYS);
+		cs_time_format_rfc3339(t, when);
+		printf("%llu %s %s %s\n", (unsigned long long)s, when, kind, body ? body : "null");
+		free(body);
+	}
+	json_decref(o);
+	return 0;
+}
+
+/* audit list|export: pages through GET /kbs/v0/audit until an empty page or past `to`. */
+static int
+audit_pages(const struct admin *a, uint64_t from, uint64_t to, bool raw)
+{
+	struct cs_http_resp resp;
+	char path[128];
+	int rc = 0;
+
+	while (rc == 0 && (to == 0 || from <= to)) {
+		uint64_t last = 0;
+		size_t off = 0;
+
+		if (to != 0)
+			snprintf(path, sizeof(path), "/kbs/v0/audit?from=%llu&to=%llu",
+			         (unsigned long long)from, (unsigned long long)to);
+		else
+			snprintf(path, sizeof(path), "/kbs/v0/audit?from=%llu",
+			         (unsigned long long)from);
+		cs_http_resp_init(&resp, 0);
+		rc = exchange(a, "GET", path, NULL, NULL, &resp);
+		while (rc == 0 && off < resp.body.len) {
+			const uint8_t *p = resp.body.p + off;
+			const uint8_t *nl = memchr(p, '\n', resp.body.len - off);
+			size_t n = nl != NULL ? (size_t)(nl - p) : resp.body.len - off;
+
+			rc = audit_line(p, n, raw, &last);
+			if (rc == 0 && last < from)
+				rc = fail(CS_ERR_PROTOCOL, "audit", "records out of order");
+			from = last + 1;
+			off += n + 1;
+		}
+		cs_http_resp_fini(&resp);
+		if (last == 0)
+			break; /* an empty page: the end */
+	}
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = fail(CS_ERR_IO, "stdout", NULL);
+	return rc;
+}
+
+/* audit verify: 0 intact, 1 broken (the first bad record named), 2 on errors. */
+static int
+audit_verify(const struct admin *a)
+{
+	struct cs_http_resp resp;
+	json_t *o = NULL;
+	int64_t n = 0, bad = 0;
+	int intact = 0, rc;
+
+	cs_http_resp_init(&resp, 0);
+	rc = exchange(a, "GET", "/kbs/v0/audit/verify", NULL, NULL, &resp);
+	if (rc == 0 && (cs_json_parse(resp.body.p, resp.body.len, 4096, &o) != CS_OK ||
+	                cs_json_get_bool(o, "intact", &intact) != CS_OK ||
+	                cs_json_get_int(o, "records", &n) != CS_OK ||
+	                (!intact && cs_json_get_int(o, "first_bad_seq", &bad) != CS_OK)))
+		rc = fail(CS_ERR_PROTOCOL, "audit verify", "malformed answer from the broker");
+	if (rc == 0 && intact)
+		printf("audit log intact: %lld records\n", (long long)n);
+	else if (rc == 0) {
+		printf("audit log BROKEN at record %lld (%lld records verified before it)\n",
+		       (long long)bad, (long long)(bad > 0 ? bad - 1 : 0));
+		rc = 1;
+	}
+	json_decref(o);
+	cs_http_resp_fini(&resp);
+	return rc;
+}
+
+/* custos admin audit list|export [--from N] [--to M] | verify */
+static int
+cmd_audit(const struct admin *a, int nargs, char **args)
+{
+	uint64_t from = 1, to = 0;
+	int i;
+
+	if (nargs == 2 && strcmp(args[1], "verify") == 0)
+		return audit_verify(a);
+	if (nargs < 2 || (strcmp(args[1], "list") != 0 && strcmp(args[1], "export") != 0))
+		goto usage;
+	for (i = 2; i + 1 < nargs; i += 2) {
+		if (strcmp(args[i], "--from") == 0 && parse_seq(args[i + 1], &from))
+			continue;
+		if (strcmp(args[i], "--to") == 0 && parse_seq(args[i + 1], &to))
+			continue;
+		goto usage;
+	}
+	if (i != nargs || (to != 0 && to < from))
+		goto usage;
+	return audit_pages(a, from, to, strcmp(args[1], "export") == 0);
+usage:
+	usage(stderr);
+	return 2;
 }
 
 int
@@ -448,6 +609,8 @@ cs_cmd_admin(int argc, char **argv)
 		}
 		rc = request(&a, "POST", "/kbs/v0/reference-value", "application/json", &body,
 		             false);
+	} else if (IS(0, "audit")) {
+		rc = cmd_audit(&a, nargs, args);
 	} else if (IS(0, "reference-value") && IS(1, "get") && nargs == 3) {
 		if ((err = cs_buf_printf(&path, "/kbs/v0/reference-value/%s", args[2])) != CS_OK)
 			goto usage;

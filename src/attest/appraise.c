@@ -55,7 +55,7 @@ cs_tvec_status(const struct cs_tvec *tv)
 
 enum cs_err
 cs_appraise(const struct cs_policy_env *env, const char *tee, const json_t *claims,
-            struct cs_tvec *tv)
+            struct cs_tvec *tv, struct cs_appraise_info *info)
 {
 	/*
 	 * The policy language (src/policy, docs/policy.md §5-6): the stored appraisal policy for
@@ -81,6 +81,8 @@ cs_appraise(const struct cs_policy_env *env, const char *tee, const json_t *clai
 	enum cs_err err;
 
 	memset(tv, 0, sizeof(*tv));
+	if (info != NULL)
+		memset(info, 0, sizeof(*info));
 	tv->v[CS_TV_EXECUTABLES] = 33;
 	tv->v[CS_TV_HARDWARE] = 97;
 	tv->v[CS_TV_CONFIGURATION] = 36;
@@ -90,12 +92,18 @@ cs_appraise(const struct cs_policy_env *env, const char *tee, const json_t *clai
 	if (err != CS_OK && err != CS_ERR_POLICY && err != CS_ERR_TOO_LARGE && err != CS_ERR_STORE)
 		return err;
 	memcpy(tv->v, a.tv, sizeof(tv->v));
+	if (info != NULL) {
+		snprintf(info->policy_id, sizeof(info->policy_id), "%s", a.policy_id);
+		info->policy_version = a.policy_version;
+		if (err != CS_OK)
+			snprintf(info->reason, sizeof(info->reason), "%s", a.reason);
+	}
 	return CS_OK;
 }
 
 enum cs_err
 cs_decide_resource(const struct cs_policy_env *env, const json_t *claims, const char *path,
-                   const json_t *query, char *reason, size_t reason_len)
+                   const json_t *query, struct cs_decision *d)
 {
 	/*
 	 * The policy language (src/policy, docs/policy.md §4-6): of the stored resource policies
@@ -107,16 +115,16 @@ cs_decide_resource(const struct cs_policy_env *env, const json_t *claims, const 
 	struct cs_rv_getter g = {rv != NULL ? rv->get : NULL, rv != NULL ? rv->ctx : NULL};
 	struct cs_rv_source src = cs_rv_source_getter(&g, env != NULL ? env->now : 0);
 	struct cs_resource_in in = {.claims = claims, .path = path, .query = query, .rv = &src};
-	struct cs_decision d = {0};
 
-	if (reason_len > 0)
-		reason[0] = '\0';
+	memset(d, 0, sizeof(*d));
+	d->policy = -1;
 	if (claims == NULL || path == NULL) {
-		snprintf(reason, reason_len, "no token claims or resource path");
+		snprintf(d->reason, sizeof(d->reason), "no token claims or resource path");
 		return err;
 	}
-	if (cs_policy_store_decide(env != NULL ? env->store : NULL, &in, &d) == CS_OK && d.allow)
+	if (cs_policy_store_decide(env != NULL ? env->store : NULL, &in, d) == CS_OK && d->allow)
 		err = CS_OK; /* the only line that grants release */
-	snprintf(reason, reason_len, "%s", d.reason);
+	else
+		d->allow = false;
 	return err;
 }

@@ -2,8 +2,8 @@
  * Appraisal (claims -> AR4SI trust vector -> EAR status) and the resource decision. Each is ONE
  * function so that the policy engine can later replace its body without touching any caller:
  *
- *   cs_appraise(tee, claims, refvals, &tv)        the appraisal policy for one submodule
- *   cs_decide_resource(token claims, path, query)  the resource policy
+ *   cs_appraise(tee, claims, refvals, &tv, &info)     the appraisal policy for one submodule
+ *   cs_decide_resource(token claims, path, query, &d) the resource policy
  *
  * The built-in appraisal mirrors Trustee's ear_default_policy_cpu.rego for the TEEs custos has
  * (defaults executables 33, hardware 97, configuration 36, the rest 0). The built-in resource
@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "policy/policy.h"
 
 /* AR4SI trustworthiness claims (draft-ietf-rats-ar4si §2.3), in EAR's member order. */
 enum cs_tv_claim {
@@ -72,22 +73,31 @@ struct cs_policy_env {
 	int64_t now;
 };
 
+/* Which policy appraised, and why it failed (for the audit log; no secrets). */
+struct cs_appraise_info {
+	char policy_id[64];      /* the stored appraisal policy's id; "" for the built-in default */
+	uint64_t policy_version; /* its version; 0 for the built-in */
+	char reason[256];        /* "" when the policy evaluated; else why (fail-closed vector) */
+};
+
 /*
- * Appraises the claims (borrowed) a verifier produced for tee into *tv. env may be NULL (no
- * reference values: nothing can be recognised). Unknown TEEs get the defaults (contraindicated).
+ * Appraises the claims (borrowed) a verifier produced for tee into *tv; *info (may be NULL) gets
+ * the policy that decided. env may be NULL (no reference values: nothing can be recognised).
+ * Unknown TEEs get the defaults (contraindicated).
  */
 CS_MUST_USE enum cs_err cs_appraise(const struct cs_policy_env *env, const char *tee,
-                                    const json_t *claims, struct cs_tvec *tv);
+                                    const json_t *claims, struct cs_tvec *tv,
+                                    struct cs_appraise_info *info);
 
 /*
  * The resource decision for the verified token claims (borrowed), a resource path
  * "repo/type/tag" (already checked against the grammar) and the request query (an object of
- * string values, or NULL). CS_OK releases; CS_ERR_DENIED refuses, with a reason (fixed text plus
- * submodule names and statuses, never secrets) written into reason (NUL-terminated, truncated to
- * reason_len).
+ * string values, or NULL). CS_OK releases; CS_ERR_DENIED refuses. Either way *d holds the
+ * decision: its reason (fixed text plus submodule names and statuses, never secrets), the
+ * deciding rule and the deciding policy's store id and version ("" and 0: the built-in default).
  */
 CS_MUST_USE enum cs_err cs_decide_resource(const struct cs_policy_env *env, const json_t *claims,
-                                           const char *path, const json_t *query, char *reason,
-                                           size_t reason_len);
+                                           const char *path, const json_t *query,
+                                           struct cs_decision *d);
 
 #endif

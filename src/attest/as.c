@@ -58,7 +58,8 @@ cs_as_enabled(const struct cs_as *as, const char *tee)
 
 enum cs_err
 cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req *req, int64_t now,
-             struct cs_buf *token, enum cs_ear_status *status, json_t **ear_claims)
+             struct cs_buf *token, enum cs_ear_status *status, json_t **ear_claims,
+             struct cs_appraise_info *info)
 {
 	const struct cs_as_tee *t = find(as, tee);
 	uint8_t rd[CS_REPORT_DATA_LEN], init[64];
@@ -91,7 +92,7 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	env.store = as->store;
 	env.rv = &as->refvals;
 	env.now = now;
-	if ((err = cs_appraise(&env, tee, claims, &mod.tv)) != CS_OK)
+	if ((err = cs_appraise(&env, tee, claims, &mod.tv, info)) != CS_OK)
 		goto out;
 	rt = json_pack("{s:s%,s:O}", "nonce", req->nonce, req->nonce_len, "tee-pubkey",
 	               req->tee_pubkey);

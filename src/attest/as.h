@@ -55,11 +55,12 @@ bool cs_as_enabled(const struct cs_as *as, const char *tee);
  * recomputed from req and must be what the evidence binds (CS_ERR_BINDING from the verifier),
  * the init-data digest is computed when present; the claims are appraised and a token issued
  * into token (appended). *status gets the cpu0 status; *claims (may be NULL) returns the token's
- * claims owned. The caller has already checked req->nonce against its session.
+ * claims owned; *info (may be NULL) gets the appraisal policy that decided (for the audit log).
+ * The caller has already checked req->nonce against its session.
  */
 CS_MUST_USE enum cs_err cs_as_attest(const struct cs_as *as, const char *tee,
                                      const struct cs_attest_req *req, int64_t now,
                                      struct cs_buf *token, enum cs_ear_status *status,
-                                     json_t **claims);
+                                     json_t **claims, struct cs_appraise_info *info);
 
 #endif

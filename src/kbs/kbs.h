@@ -13,6 +13,8 @@
  *   POST   /kbs/v0/attestation-policy           (admin) {"policy_id", "policy", "type"?}
  *   POST   /kbs/v0/reference-value              (admin) RVPS message {"version","type","payload"}
  *   GET    /kbs/v0/reference-value/<name>       (admin) the reference value as JSON
+ *   GET    /kbs/v0/audit?from=N&to=M            (admin) audit records as JSON lines (paged)
+ *   GET    /kbs/v0/audit/verify                 (admin) {"intact", "records", "first_bad_seq"}
  *   GET    /kbs/v0/jwks                         the EAR signing key as a JWK set (public)
  *   GET    /healthz, GET /metrics               liveness; Prometheus text
  *

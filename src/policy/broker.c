@@ -118,6 +118,8 @@ cs_policy_appraise(const char *const *texts, const size_t *lens, size_t n,
 	const char *src;
 	size_t bad = 0;
 
+	long which = -1; /* the text used (or broken); -1: the built-in */
+
 	memset(out, 0, sizeof(*out));
 	memset(out->tv, CS_AR4SI_FAILED, sizeof(out->tv));
 	out->status = CS_TIER_CONTRAINDICATED;
@@ -135,14 +137,17 @@ cs_policy_appraise(const char *const *texts, const size_t *lens, size_t n,
 		         "stored appraisal policy %zu does not compile (%u:%u: %s)", bad + 1,
 		         d.line, d.col, d.msg);
 		err = out->eval_err = CS_ERR_POLICY;
+		which = (long)bad;
 		goto out;
 	}
 	/* The one for this TEE type, else one for every type. */
 	for (int pass = 0; pass < 2 && use == NULL; pass++)
 		for (size_t i = 0; i < n && use == NULL; i++)
 			if (strcmp(cs_policy_target(ps[i]), pass == 0 && in->tee ? in->tee : "*") ==
-			    0)
+			    0) {
 				use = cs_policy_ref(ps[i]);
+				which = (long)i;
+			}
 	if (use == NULL) {
 		src = cs_policy_default_appraisal(in->tee);
 		if ((err = cs_policy_compile_cached(src, strlen(src), &use, &d)) != CS_OK)
@@ -150,6 +155,7 @@ cs_policy_appraise(const char *const *texts, const size_t *lens, size_t n,
 	}
 	err = cs_policy_eval_appraisal(use, in, out);
 out:
+	out->policy = which;
 	cs_policy_free(use);
 	release_all(ps, n);
 	return err;

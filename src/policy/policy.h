@@ -178,6 +178,11 @@ struct cs_appraisal {
 	enum cs_err eval_err; /* CS_OK, or why evaluation failed */
 	uint64_t steps;
 	char reason[256]; /* on an evaluation error: where and why */
+	/* Which policy appraised, for the audit log (cs_policy_appraise, cs_policy_store_appraise):
+	 */
+	long policy;             /* index into the texts given (used or broken); -1: built-in */
+	char policy_id[64];      /* cs_policy_store_appraise: the store id ("" for the built-in) */
+	uint64_t policy_version; /* cs_policy_store_appraise: its version (0 for the built-in) */
 };
 
 /* Value every claim gets when appraisal evaluation fails (AR4SI: contraindicated). */

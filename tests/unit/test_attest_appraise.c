@@ -1,7 +1,9 @@
 /* AR4SI tiers, the built-in sample appraisal, and the default resource decision. */
+#include <stdio.h>
 #include <string.h>
 
 #include "attest/appraise.h"
+#include "store/store.h"
 #include "t.h"
 
 static void
@@ -62,7 +64,7 @@ test_sample_appraisal(void)
 	struct cs_tvec tv;
 
 	/* No reference values: nothing recognised, contraindicated (Trustee's defaults). */
-	CHECK_OK(cs_appraise(NULL, "sample", claims, &tv));
+	CHECK_OK(cs_appraise(NULL, "sample", claims, &tv, NULL));
 	CHECK(tv.v[CS_TV_EXECUTABLES] == 33 && tv.v[CS_TV_HARDWARE] == 97);
 	CHECK(tv.v[CS_TV_CONFIGURATION] == 2); /* debug is false */
 	CHECK(cs_tvec_status(&tv) == CS_EAR_CONTRAINDICATED);
@@ -70,22 +72,22 @@ test_sample_appraisal(void)
 	refs = json_loads("{\"svn\":[\"1\"],\"launch_digest\":[\"abcde\"],\"major_version\":1,"
 	                  "\"minimum_minor_version\":4}",
 	                  0, &je);
-	CHECK_OK(cs_appraise(&env, "sample", claims, &tv));
+	CHECK_OK(cs_appraise(&env, "sample", claims, &tv, NULL));
 	CHECK(tv.v[CS_TV_EXECUTABLES] == 3 && tv.v[CS_TV_HARDWARE] == 2);
 	CHECK(cs_tvec_status(&tv) == CS_EAR_AFFIRMING);
 	/* minor 4 < minimum 5: hardware not recognised. */
 	json_object_set_new(refs, "minimum_minor_version", json_integer(5));
-	CHECK_OK(cs_appraise(&env, "sample", claims, &tv));
+	CHECK_OK(cs_appraise(&env, "sample", claims, &tv, NULL));
 	CHECK(tv.v[CS_TV_HARDWARE] == 97);
 	json_object_set_new(refs, "minimum_minor_version", json_integer(4));
 	/* svn not among the reference values. */
 	json_object_set_new(refs, "svn", json_pack("[s]", "2"));
-	CHECK_OK(cs_appraise(&env, "sample", claims, &tv));
+	CHECK_OK(cs_appraise(&env, "sample", claims, &tv, NULL));
 	CHECK(tv.v[CS_TV_HARDWARE] == 97);
 	/* An unknown TEE keeps the defaults. */
-	CHECK_OK(cs_appraise(&env, "tdx", claims, &tv));
+	CHECK_OK(cs_appraise(&env, "tdx", claims, &tv, NULL));
 	CHECK(cs_tvec_status(&tv) == CS_EAR_CONTRAINDICATED);
-	CHECK_ERR(cs_appraise(&env, "sample", NULL, &tv), CS_ERR_INVAL);
+	CHECK_ERR(cs_appraise(&env, "sample", NULL, &tv, NULL), CS_ERR_INVAL);
 	json_decref(refs);
 	json_decref(claims);
 }
@@ -95,7 +97,12 @@ decide(const char *claims_text, char *reason, size_t n)
 {
 	json_error_t je;
 	json_t *c = json_loads(claims_text, 0, &je);
-	enum cs_err err = cs_decide_resource(NULL, c, "default/key/1", NULL, reason, n);
+	struct cs_decision d;
+	enum cs_err err = cs_decide_resource(NULL, c, "default/key/1", NULL, &d);
+
+	CHECK(d.allow == (err == CS_OK));
+	CHECK(d.policy == -1 && d.policy_id[0] == '\0' && d.policy_version == 0);
+	snprintf(reason, n, "%s", d.reason);
 	json_decref(c);
 	return err;
 }
@@ -120,12 +127,57 @@ test_decision(void)
 	          CS_ERR_DENIED);
 	CHECK_ERR(decide("{\"submods\":[{\"ear.status\":\"affirming\"}]}", reason, sizeof(reason)),
 	          CS_ERR_DENIED);
-	/* A tiny reason buffer is cut, not overrun. */
-	char small[8];
-	CHECK_ERR(
-	        decide("{\"submods\":{\"cpu0\":{\"ear.status\":\"none\"}}}", small, sizeof(small)),
-	        CS_ERR_DENIED);
-	CHECK(strlen(small) == sizeof(small) - 1);
+}
+
+/* Stored policies: the decision and the appraisal name the deciding policy's id and version. */
+static void
+test_provenance(void)
+{
+	static const char res[] = "policy resource for \"default/model/*\";\n"
+	                          "deny \"closed\" if path[2] == \"x\";\nallow \"open\";\n";
+	static const char app[] = "policy appraisal for \"sample\";\nhardware = 2;\n";
+	static const char broken[] = "policy appraisal for \"sample\";\nhardware = \"a\";\n";
+	struct cs_store *s = NULL;
+	struct cs_policy_env env = {NULL, NULL, 0};
+	struct cs_appraise_info info;
+	struct cs_decision d;
+	struct cs_tvec tv;
+	json_t *claims = json_pack("{s:{s:{s:s}}}", "submods", "cpu0", "ear.status", "warning");
+	json_t *ev = json_pack("{s:s}", "svn", "1");
+
+	CHECK_OK(cs_store_open("sqlite::memory:", NULL, &s));
+	env.store = s;
+	CHECK_OK(cs_store_policy_put(s, "resource", "models", (const uint8_t *)res, sizeof(res) - 1,
+	                             NULL));
+	CHECK_OK(cs_store_policy_put(s, "resource", "models", (const uint8_t *)res, sizeof(res) - 1,
+	                             NULL));
+	CHECK_OK(cs_decide_resource(&env, claims, "default/model/a", NULL, &d));
+	CHECK(d.allow && d.policy_version == 2 && d.line == 3);
+	CHECK_STR(d.policy_id, "models");
+	CHECK_STR(d.reason, "open");
+	CHECK_ERR(cs_decide_resource(&env, claims, "default/model/x", NULL, &d), CS_ERR_DENIED);
+	CHECK(!d.allow && d.policy_version == 2 && d.line == 2);
+	CHECK_STR(d.policy_id, "models");
+	/* Elsewhere the built-in default decides (a warning token: denied). */
+	CHECK_ERR(cs_decide_resource(&env, claims, "default/key/a", NULL, &d), CS_ERR_DENIED);
+	CHECK(d.policy_id[0] == '\0' && d.policy_version == 0);
+
+	CHECK_OK(cs_appraise(&env, "sample", ev, &tv, &info));
+	CHECK(info.policy_id[0] == '\0' && info.policy_version == 0 && info.reason[0] == '\0');
+	CHECK_OK(cs_store_policy_put(s, "appraisal", "sample-ap", (const uint8_t *)app,
+	                             sizeof(app) - 1, NULL));
+	CHECK_OK(cs_appraise(&env, "sample", ev, &tv, &info));
+	CHECK(tv.v[CS_TV_HARDWARE] == 2 && info.policy_version == 1 && info.reason[0] == '\0');
+	CHECK_STR(info.policy_id, "sample-ap");
+	/* A policy that fails at evaluation: the fail-closed vector, with the reason. */
+	CHECK_OK(cs_store_policy_put(s, "appraisal", "sample-ap", (const uint8_t *)broken,
+	                             sizeof(broken) - 1, NULL));
+	CHECK_OK(cs_appraise(&env, "sample", ev, &tv, &info));
+	CHECK(cs_tvec_status(&tv) == CS_EAR_CONTRAINDICATED && info.policy_version == 2);
+	CHECK(info.reason[0] != '\0');
+	cs_store_free(s);
+	json_decref(claims);
+	json_decref(ev);
 }
 
 int
@@ -134,5 +186,6 @@ main(void)
 	T_RUN(test_tiers);
 	T_RUN(test_sample_appraisal);
 	T_RUN(test_decision);
+	T_RUN(test_provenance);
 	return t_done();
 }

@@ -93,10 +93,15 @@ cs_policy_store_appraise(struct cs_store *s, const struct cs_appraisal_in *in,
 		memset(out->tv, CS_AR4SI_FAILED, sizeof(out->tv));
 		out->status = CS_TIER_CONTRAINDICATED;
 		out->eval_err = CS_ERR_STORE;
+		out->policy = -1;
 		snprintf(out->reason, sizeof(out->reason), "policy store unavailable");
 		return CS_ERR_STORE;
 	}
 	err = cs_policy_appraise(t.p, t.len, t.n, in, out);
+	if (out->policy >= 0 && (size_t)out->policy < t.n) {
+		snprintf(out->policy_id, sizeof(out->policy_id), "%s", t.v[out->policy].id);
+		out->policy_version = t.v[out->policy].version;
+	}
 	texts_fini(&t);
 	return err;
 }
