@@ -383,6 +383,46 @@ pfile_job(void *arg, unsigned worker, uint64_t j)
 	return err;
 }
 
+/* A thread hashing len bytes of fd from off (pread, so the pool's reads are undisturbed). */
+struct hasher {
+	int fd;
+	uint64_t off, len;
+	enum cs_err err;
+	uint8_t out[32];
+};
+
+static void *
+hash_main(void *v)
+{
+	struct hasher *hs = v;
+	struct cs_hash_ctx c = {0};
+	const size_t step = (size_t)1 << 20;
+	uint8_t *buf = malloc(step);
+
+	hs->err = CS_ERR_NOMEM;
+	if (buf == NULL)
+		return NULL;
+	if ((hs->err = cs_hash_init(&c, CS_SHA256)) != CS_OK)
+		goto out;
+	for (uint64_t done = 0; done < hs->len;) {
+		size_t n = hs->len - done < step ? (size_t)(hs->len - done) : step;
+		if ((hs->err = pread_full(hs->fd, buf, n, hs->off + done)) != CS_OK) {
+			if (hs->err == CS_ERR_TRUNCATED)
+				hs->err = CS_ERR_LENGTH; /* the input shrank while being sealed */
+			goto out;
+		}
+		if ((hs->err = cs_hash_update(&c, buf, n)) != CS_OK)
+			goto out;
+		done += n;
+	}
+	hs->err = cs_hash_final(&c, hs->out);
+out:
+	cs_hash_fini(&c);
+	cs_wipe(buf, step);
+	free(buf);
+	return NULL;
+}
+
 static enum cs_err
 pfile_run(struct pfile *pf, struct pool *pool, unsigned threads, const struct cs_seal_opts *opts)
 {
@@ -532,8 +572,7 @@ cs_seal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN], const 
 	if ((err = pool_init(&pool, threads)) != CS_OK)
 		goto out;
 	pool_up = true;
-	if (known && (opts == NULL || !opts->want_sha256) &&
-	    (out_start = regular_pos(out_fd)) >= 0) {
+	if (known && (out_start = regular_pos(out_fd)) >= 0) {
 		struct pfile pf = {.in = in_fd,
 		                   .out = out_fd,
 		                   .h = &h,
@@ -549,9 +588,26 @@ cs_seal_stream(int in_fd, int out_fd, const uint8_t kek[CS_SEAL_KEY_LEN], const 
 			goto out;
 		pf.pt_start = (uint64_t)in_start;
 		pf.sealed_start = (uint64_t)out_start;
-		if ((err = pwrite_full(out_fd, raw, sizeof(raw), pf.sealed_start)) != CS_OK ||
-		    (err = pfile_run(&pf, &pool, threads, opts)) != CS_OK)
+		if ((err = pwrite_full(out_fd, raw, sizeof(raw), pf.sealed_start)) != CS_OK)
 			goto out;
+		if (opts != NULL && opts->want_sha256) {
+			/* The digest is sequential: one more thread hashes the input while the pool
+			 * seals it (both from the page cache). */
+			struct hasher hs = {.fd = in_fd, .off = pf.pt_start, .len = want_len};
+			pthread_t th;
+			err = CS_ERR_NOMEM;
+			if (pthread_create(&th, NULL, hash_main, &hs) != 0)
+				goto out;
+			err = pfile_run(&pf, &pool, threads, opts);
+			pthread_join(th, NULL);
+			if (err == CS_OK)
+				err = hs.err;
+			memcpy(res->plaintext_sha256, hs.out, sizeof(hs.out));
+			if (err != CS_OK)
+				goto out;
+		} else if ((err = pfile_run(&pf, &pool, threads, opts)) != CS_OK) {
+			goto out;
+		}
 		/* The input must not have grown either; leave both descriptors at their ends. */
 		err = CS_ERR_LENGTH;
 		if (fstat(in_fd, &st) != 0 || (uint64_t)st.st_size != pf.pt_start + want_len)
