@@ -1,4 +1,6 @@
 /* Token buckets per client address (see ratelimit.h). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,13 +43,36 @@ slot_of(uint64_t seed, const char *s)
 	return (size_t)(h % CS_RL_SLOTS);
 }
 
-bool
-cs_rl_take(struct cs_ratelimit *rl, const char *addr, uint64_t now_ns)
+/*
+ * The bucket key of a client address: an IPv6 client is keyed by its /64, the smallest prefix a
+ * site is given (RFC 6177) and one whose 2^64 addresses a single host may use at will; keyed by
+ * the full address, it would get a fresh bucket per address. IPv4 and IPv4-mapped addresses are
+ * kept whole. Fails for text longer than any address.
+ */
+static bool
+bucket_key(const char *addr, char key[CS_RL_ADDR_MAX])
 {
+	struct in6_addr a6;
+	size_t n = strlen(addr);
+
+	if (n >= CS_RL_ADDR_MAX)
+		return false;
+	memcpy(key, addr, n + 1);
+	if (strchr(addr, ':') == NULL || inet_pton(AF_INET6, addr, &a6) != 1 ||
+	    IN6_IS_ADDR_V4MAPPED(&a6))
+		return true;
+	memset(a6.s6_addr + 8, 0, 8);
+	return inet_ntop(AF_INET6, &a6, key, CS_RL_ADDR_MAX) != NULL;
+}
+
+bool
+cs_rl_take(struct cs_ratelimit *rl, const char *client, uint64_t now_ns)
+{
+	char addr[CS_RL_ADDR_MAX];
 	struct cs_rl_slot *s;
 	bool ok = false;
 
-	if (strlen(addr) >= CS_RL_ADDR_MAX)
+	if (!bucket_key(client, addr))
 		return false;
 	pthread_mutex_lock(&rl->mu);
 	s = &rl->slots[slot_of(rl->seed, addr)];

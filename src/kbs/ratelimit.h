@@ -33,7 +33,10 @@ struct cs_ratelimit {
 bool cs_rl_init(struct cs_ratelimit *rl, double rate, double burst);
 void cs_rl_fini(struct cs_ratelimit *rl);
 
-/* Takes one token for addr at monotonic time now_ns; false when the bucket is empty. */
-bool cs_rl_take(struct cs_ratelimit *rl, const char *addr, uint64_t now_ns);
+/*
+ * Takes one token for the client address (text, as inet_ntop writes it) at monotonic time now_ns;
+ * false when the bucket is empty. IPv6 clients share one bucket per /64.
+ */
+bool cs_rl_take(struct cs_ratelimit *rl, const char *client, uint64_t now_ns);
 
 #endif

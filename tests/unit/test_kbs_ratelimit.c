@@ -1,4 +1,5 @@
 /* The /auth token buckets: burst, refusal, refill over time, independence of addresses. */
+#include <stdio.h>
 #include <string.h>
 
 #include "kbs/ratelimit.h"
@@ -37,9 +38,40 @@ test_bucket(void)
 	cs_rl_fini(&rl);
 }
 
+/* An IPv6 host owns at least a /64: every address in it draws from the one bucket. */
+static void
+test_ipv6_prefix(void)
+{
+	struct cs_ratelimit rl;
+	char a[CS_RL_ADDR_MAX];
+	int ok = 0;
+
+	CHECK(cs_rl_init(&rl, 1.0, 3.0));
+	for (int i = 0; i < 10; i++) {
+		snprintf(a, sizeof(a), "2001:db8:1:2:%x::%x", i, i + 1);
+		ok += cs_rl_take(&rl, a, 100 * SEC);
+	}
+	CHECK(ok == 3); /* one burst for the whole /64, not one per address */
+	CHECK(!cs_rl_take(&rl, "2001:db8:1:2::1", 100 * SEC));
+	/* The next /64 is another client. */
+	CHECK(cs_rl_take(&rl, "2001:db8:1:3::1", 100 * SEC));
+	/* IPv4 (also written as IPv4-mapped IPv6) is keyed by the whole address. */
+	ok = 0;
+	for (int i = 1; i <= 5; i++) {
+		snprintf(a, sizeof(a), "::ffff:192.0.2.%d", i);
+		ok += cs_rl_take(&rl, a, 100 * SEC);
+	}
+	CHECK(ok == 5);
+	CHECK(cs_rl_take(&rl, "192.0.2.77", 100 * SEC));
+	/* Text that is not an address is still its own key (the server passes "?"). */
+	CHECK(cs_rl_take(&rl, "?", 100 * SEC));
+	cs_rl_fini(&rl);
+}
+
 int
 main(void)
 {
 	T_RUN(test_bucket);
+	T_RUN(test_ipv6_prefix);
 	return t_done();
 }
