@@ -134,7 +134,7 @@ fresh_token(struct cs_cdh *c)
 	int64_t exp;
 	const char *tok = cs_rcar_token(c->rcar, &exp);
 
-	if (tok != NULL && (exp == 0 || exp - CS_CDH_REFRESH_S > cs_clock_now()))
+	if (tok != NULL && (exp == 0 || exp > cs_clock_now() + CS_CDH_REFRESH_S))
 		return CS_OK;
 	return cs_rcar_attest(c->rcar);
 }

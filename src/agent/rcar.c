@@ -326,6 +326,11 @@ take_token(struct cs_rcar *r, const struct cs_buf *b)
 	if (json_object_get(claims, "exp") != NULL &&
 	    (err = cs_json_get_int(claims, "exp", &exp)) != CS_OK)
 		goto out;
+	/* An unverified value from the network: a NumericDate is a positive count of seconds, and
+	 * anything else (0, negative, INT64_MIN) is refused rather than used in time arithmetic. */
+	err = CS_ERR_TOKEN;
+	if (json_object_get(claims, "exp") != NULL && exp <= 0)
+		goto out;
 	err = CS_ERR_NOMEM;
 	if ((r->token = strndup(s, n)) == NULL)
 		goto out;
@@ -451,7 +456,7 @@ cs_rcar_get_resource(struct cs_rcar *r, const char *path, struct cs_buf *out)
 		goto out;
 	err = CS_ERR_UNAUTHENTICATED;
 	for (int tries = 0; tries < CS_RCAR_MAX_TRIES; tries++) {
-		if (r->token != NULL && r->exp != 0 && r->exp - TOKEN_EARLY_S <= cs_clock_now())
+		if (r->token != NULL && r->exp != 0 && r->exp <= cs_clock_now() + TOKEN_EARLY_S)
 			cs_rcar_forget(r);
 		if (r->token == NULL && (err = cs_rcar_attest(r)) != CS_OK)
 			goto out;

@@ -4,6 +4,10 @@
  * hand), the unverified JWT claims reader and the listen-address parser. The network parts are
  * exercised by the end-to-end tests against real brokers (tests/e2e/).
  */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,6 +17,7 @@
 #include "base/b64.h"
 #include "base/json.h"
 #include "t.h"
+#include "tee/tee.h"
 
 static void
 test_path(void)
@@ -195,6 +200,103 @@ test_listen(void)
 	CHECK_ERR(cs_cdh_parse_listen(":80", &a, &p), CS_ERR_INVAL);
 }
 
+/*
+ * A broker that answers /auth with a challenge and /attest with a token whose (unverified) claims
+ * payload is fake_claims: what a hostile or broken broker can make the agent read.
+ */
+static const char *fake_claims;
+
+static enum MHD_Result
+fake_kbs(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+         const char *version, const char *upload, size_t *upload_size, void **ctx)
+{
+	static int started;
+	struct MHD_Response *resp;
+	struct cs_buf tok, body;
+	enum MHD_Result ret;
+
+	(void)cls;
+	(void)method;
+	(void)version;
+	(void)upload;
+	if (*ctx == NULL) {
+		*ctx = &started;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	cs_buf_init(&tok, 4096);
+	cs_buf_init(&body, 4096);
+	if (strcmp(url, "/kbs/v0/auth") == 0) {
+		CHECK_OK(
+		        cs_buf_append_str(&body, "{\"nonce\":\"bm9uY2U=\",\"extra-params\":\"\"}"));
+	} else {
+		CHECK_OK(cs_buf_append_str(&tok, "eyJhbGciOiJFUzI1NiJ9."));
+		CHECK_OK(cs_b64url_encode(&tok, (const uint8_t *)fake_claims, strlen(fake_claims)));
+		CHECK_OK(cs_buf_printf(&body, "{\"token\":\"%.*s.c2ln\"}", (int)tok.len,
+		                       (const char *)tok.p));
+	}
+	resp = MHD_create_response_from_buffer(body.len, body.p, MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	MHD_add_response_header(resp, "Set-Cookie", "kbs-session-id=s1; Path=/kbs");
+	ret = MHD_queue_response(c, 200, resp);
+	MHD_destroy_response(resp);
+	cs_buf_fini(&tok);
+	cs_buf_fini(&body);
+	return ret;
+}
+
+/* The token's exp is read unverified: a value no NumericDate has is refused, not computed with. */
+static void
+test_token_exp(void)
+{
+	static const struct {
+		const char *claims;
+		enum cs_err want;
+	} cases[] = {
+	        {"{\"exp\":4102444800}", CS_OK},
+	        {"{}", CS_OK}, /* no exp: the broker decides */
+	        {"{\"exp\":-9223372036854775808}", CS_ERR_TOKEN},
+	        {"{\"exp\":-1}", CS_ERR_TOKEN},
+	        {"{\"exp\":0}", CS_ERR_TOKEN},
+	};
+	struct MHD_Daemon *d;
+	const union MHD_DaemonInfo *di;
+	struct cs_rcar_cfg cfg = {0};
+	struct sockaddr_in sa = {0};
+	char url[64];
+
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+	                     fake_kbs, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	                     MHD_OPTION_END);
+	CHECK(d != NULL);
+	if (d == NULL)
+		return;
+	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", di != NULL ? di->port : 0);
+	cfg.kbs_url = url;
+	cfg.tee = cs_tee_find("sample");
+	CHECK(cfg.tee != NULL);
+	for (size_t i = 0; cfg.tee != NULL && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cs_rcar *r = NULL;
+		int64_t exp = -1;
+
+		fake_claims = cases[i].claims;
+		CHECK_OK(cs_rcar_new(&cfg, &r));
+		if (r == NULL)
+			break;
+		CHECK_ERR(cs_rcar_attest(r), cases[i].want);
+		CHECK((cs_rcar_token(r, &exp) != NULL) == (cases[i].want == CS_OK));
+		CHECK(cases[i].want != CS_OK || exp >= 0);
+		cs_rcar_free(r);
+	}
+	MHD_stop_daemon(d);
+}
+
 int
 main(void)
 {
@@ -204,5 +306,6 @@ main(void)
 	T_RUN(test_challenge);
 	T_RUN(test_cookie);
 	T_RUN(test_listen);
+	T_RUN(test_token_exp);
 	return t_done();
 }
