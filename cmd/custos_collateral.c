@@ -28,7 +28,7 @@ usage(FILE *f)
 	        "usage: custos collateral fetch snp --cache DIR (--report FILE | --product NAME\n"
 	        "                                   --hwid HEX --tcb "
 	        "bl=N,tee=N,snp=N,ucode=N[,fmc=N])\n"
-	        "                                   [--out BUNDLE]\n"
+	        "                                   [--kds URL] [--out BUNDLE]\n"
 	        "       custos collateral add snp --cache DIR --vcek FILE\n"
 	        "       custos collateral export --cache DIR --out BUNDLE\n"
 	        "       custos collateral import --cache DIR BUNDLE\n");
@@ -85,12 +85,13 @@ fail(enum cs_err err, const char *what)
 }
 
 struct coll_args {
-	const char *cache, *out, *report, *product, *hwid, *tcb, *vcek;
+	const char *cache, *out, *report, *product, *hwid, *tcb, *vcek, *kds;
 };
 
 static int
 parse_args(int argc, char **argv, struct coll_args *a)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
 	        {"cache", required_argument, NULL, 'c'},
 	        {"out", required_argument, NULL, 'o'},
@@ -99,9 +100,11 @@ parse_args(int argc, char **argv, struct coll_args *a)
 	        {"hwid", required_argument, NULL, 'w'},
 	        {"tcb", required_argument, NULL, 't'},
 	        {"vcek", required_argument, NULL, 'v'},
+	        {"kds", required_argument, NULL, 'k'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
+	/* clang-format on */
 	int c;
 
 	memset(a, 0, sizeof(*a));
@@ -127,6 +130,9 @@ parse_args(int argc, char **argv, struct coll_args *a)
 			break;
 		case 'v':
 			a->vcek = optarg;
+			break;
+		case 'k':
+			a->kds = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -189,6 +195,7 @@ chip_from_args(const struct coll_args *a, enum cs_snp_product *p, uint8_t chip[6
 static int
 cmd_fetch(const struct coll_args *a)
 {
+	struct cs_snp_kds kds = {.base = a->kds, .attempts = CS_SNP_KDS_ATTEMPTS};
 	enum cs_snp_product p;
 	uint8_t chip[64];
 	struct cs_snp_tcb tcb;
@@ -198,11 +205,11 @@ cmd_fetch(const struct coll_args *a)
 	if (!chip_from_args(a, &p, chip, &tcb))
 		return 2;
 	cs_buf_init(&vek, 1 << 16);
-	err = cs_snp_kds_fetch_vcek(a->cache, p, chip, &tcb, CS_SNP_KDS_ATTEMPTS, &vek);
+	err = cs_snp_kds_fetch_vcek(a->cache, &kds, p, chip, &tcb, &vek);
 	cs_buf_fini(&vek);
 	if (err != CS_OK)
 		return fail(err, "KDS VCEK");
-	err = cs_snp_kds_fetch_chain(a->cache, p);
+	err = cs_snp_kds_fetch_chain(a->cache, &kds, p);
 	if (err != CS_OK)
 		return fail(err, "KDS cert_chain/crl");
 	if (a->out != NULL &&

@@ -35,6 +35,9 @@ cs_snp_attest_available(void)
 
 	if (stat(SEV_GUEST_DEV, &st) == 0)
 		return true;
+	/* An explicitly named configfs-tsm root (a test, a non-standard mount) is taken as is. */
+	if (getenv(CS_SNP_TSM_ENV) != NULL && getenv(CS_SNP_TSM_ENV)[0] != '\0')
+		return stat(cs_snp_tsm_root(), &st) == 0;
 	/* configfs-tsm exists on TDX guests too: only a sev_guest provider counts. */
 	f = fopen("/sys/module/sev_guest/initstate", "r");
 	if (f == NULL)
@@ -84,46 +87,83 @@ tsm_read(const char *dir, const char *name, size_t max, struct cs_buf *out)
 	return err;
 }
 
-/* One configfs-tsm report: mkdir, inblob, outblob, auxblob, generation check, rmdir. */
+/* The generation attribute: a decimal count and a newline. */
 static enum cs_err
-attest_tsm(const uint8_t *report_data, struct cs_buf *report, struct cs_buf *aux)
+tsm_generation(const char *dir, unsigned long *gen)
 {
-	char dir[256];
+	struct cs_buf b;
+	unsigned long v = 0;
+	size_t i;
+	enum cs_err err;
+
+	cs_buf_init(&b, 32);
+	err = tsm_read(dir, "generation", 32, &b);
+	for (i = 0; err == CS_OK && i < b.len && b.p[i] >= '0' && b.p[i] <= '9' && i < 18; i++)
+		v = v * 10 + (unsigned long)(b.p[i] - '0');
+	if (err == CS_OK && (i == 0 || (i < b.len && !(b.p[i] == '\n' && i + 1 == b.len))))
+		err = CS_ERR_PROTOCOL;
+	cs_buf_fini(&b);
+	*gen = v;
+	return err;
+}
+
+/*
+ * One configfs-tsm report under root: mkdir, (privlevel), inblob, outblob, auxblob, rmdir. The
+ * kernel counts every write to inblob or an option in generation; anything but our own writes
+ * between the first write and the outblob read means someone else shaped this report.
+ */
+static enum cs_err
+attest_tsm(const char *root, const uint8_t *report_data, struct cs_buf *report, struct cs_buf *aux)
+{
+	char dir[4096];
 	uint8_t rnd[8];
-	struct cs_buf gen, prov;
+	unsigned long gen0 = 0, gen1 = 0, writes = 0;
+	struct cs_buf floor, prov;
 	enum cs_err err;
 
 	TRY(cs_random(rnd, sizeof(rnd)));
-	snprintf(dir, sizeof(dir), "%s/custos-%ld-%02x%02x%02x%02x", TSM_REPORT_DIR, (long)getpid(),
-	         rnd[0], rnd[1], rnd[2], rnd[3]);
-	ENSURE(mkdir(dir, 0700) == 0, errno == ENOENT ? CS_ERR_NO_TEE : CS_ERR_IO);
-	cs_buf_init(&gen, 64);
+	ENSURE((size_t)snprintf(dir, sizeof(dir), "%s/custos-%ld-%02x%02x%02x%02x", root,
+	                        (long)getpid(), rnd[0], rnd[1], rnd[2], rnd[3]) < sizeof(dir),
+	       CS_ERR_INVAL);
+	ENSURE(mkdir(dir, 0700) == 0,
+	       errno == ENOENT || errno == ENXIO ? CS_ERR_NO_TEE : CS_ERR_IO);
+	cs_buf_init(&floor, 64);
 	cs_buf_init(&prov, 64);
 	err = tsm_read(dir, "provider", 64, &prov);
-	if (err == CS_OK && (prov.len < 9 || memcmp(prov.p, "sev_guest", 9) != 0))
+	/* configfs-tsm is also TDX's (and others'): only the sev_guest provider is SEV-SNP. */
+	if (err == CS_OK && !(prov.len >= 9 && memcmp(prov.p, "sev_guest", 9) == 0 &&
+	                      (prov.len == 9 || (prov.len == 10 && prov.p[9] == '\n'))))
 		err = CS_ERR_NO_TEE;
-	/* Under an SVSM the guest OS is above VMPL 0: ask for the lowest level it may. */
-	if (err == CS_OK && tsm_read(dir, "privlevel_floor", 64, &gen) == CS_OK && gen.len > 0 &&
-	    gen.p[0] != '0')
-		err = tsm_write(dir, "privlevel", gen.p, gen.len);
-	cs_buf_reset(&gen);
 	if (err == CS_OK)
+		err = tsm_generation(dir, &gen0);
+	/* Under an SVSM the guest OS is above VMPL 0: ask for the lowest level it may. */
+	if (err == CS_OK && tsm_read(dir, "privlevel_floor", 64, &floor) == CS_OK &&
+	    floor.len > 0 && floor.p[0] != '0') {
+		err = tsm_write(dir, "privlevel", floor.p, floor.len);
+		writes++;
+	}
+	if (err == CS_OK) {
 		err = tsm_write(dir, "inblob", report_data, CS_REPORT_DATA_LEN);
+		writes++;
+	}
 	if (err == CS_OK)
 		err = tsm_read(dir, "outblob", CS_SNP_REPORT_LEN, report);
+	if (err == CS_OK && report->len != CS_SNP_REPORT_LEN)
+		err = CS_ERR_TRUNCATED;
 	if (err == CS_OK) {
 		err = tsm_read(dir, "auxblob", AUX_MAX, aux);
 		if (err == CS_ERR_NOT_FOUND)
-			err = CS_OK; /* no certificates from the host */
+			err = CS_OK; /* a kernel without auxblob: no certificates from the host */
 	}
-	/* Another writer between our inblob and outblob would change generation from 1. */
 	if (err == CS_OK)
-		err = tsm_read(dir, "generation", 64, &gen);
-	if (err == CS_OK &&
-	    !(gen.len >= 1 && gen.p[0] == '1' && (gen.len == 1 || gen.p[1] == '\n')))
+		err = tsm_generation(dir, &gen1);
+	if (err == CS_OK && gen1 != gen0 + writes)
 		err = CS_ERR_STATE;
+	/* The report must bind what we wrote (REPORT_DATA at 0x50). */
+	if (err == CS_OK && !cs_ct_eq(report->p + 0x50, report_data, CS_REPORT_DATA_LEN))
+		err = CS_ERR_BINDING;
 	rmdir(dir);
-	cs_buf_fini(&gen);
+	cs_buf_fini(&floor);
 	cs_buf_fini(&prov);
 	return err;
 }
@@ -187,31 +227,69 @@ attest_ioctl(const uint8_t *report_data, struct cs_buf *report, struct cs_buf *a
 	return err;
 }
 
-enum cs_err
-cs_snp_attest(const uint8_t *report_data, json_t **evidence)
+const char *
+cs_snp_tsm_root(void)
+{
+	const char *env = getenv(CS_SNP_TSM_ENV);
+
+	return env != NULL && env[0] != '\0' ? env : TSM_REPORT_DIR;
+}
+
+/* The VCEK, else the VLEK, from a certificate table; none when the table holds neither. */
+static enum cs_err
+aux_vek(const struct cs_buf *aux, const uint8_t **vek, size_t *vek_len)
+{
+	enum cs_err err;
+
+	*vek = NULL;
+	*vek_len = 0;
+	if (aux->len == 0)
+		return CS_OK; /* the verifier fetches the VCEK or finds it in its cache */
+	err = cs_snp_certtable_find(aux->p, aux->len, cs_snp_guid_vcek, vek, vek_len);
+	if (err == CS_ERR_NOT_FOUND)
+		err = cs_snp_certtable_find(aux->p, aux->len, cs_snp_guid_vlek, vek, vek_len);
+	if (err == CS_ERR_NOT_FOUND) {
+		*vek = NULL;
+		*vek_len = 0;
+		return CS_OK;
+	}
+	return err;
+}
+
+static enum cs_err
+attest(const char *tsm_root, bool fallback, const uint8_t *report_data, json_t **evidence)
 {
 	struct cs_buf report, aux;
 	const uint8_t *vek = NULL;
 	size_t vek_len = 0;
 	enum cs_err err;
 
+	*evidence = NULL;
 	cs_buf_init(&report, CS_SNP_REPORT_LEN);
 	cs_buf_init(&aux, AUX_MAX);
-	err = attest_tsm(report_data, &report, &aux);
-	if (err == CS_ERR_NO_TEE) {
+	err = attest_tsm(tsm_root, report_data, &report, &aux);
+	if (err == CS_ERR_NO_TEE && fallback) {
 		cs_buf_reset(&report);
 		cs_buf_reset(&aux);
 		err = attest_ioctl(report_data, &report, &aux);
 	}
-	if (err == CS_OK && aux.len > 0 &&
-	    cs_snp_certtable_find(aux.p, aux.len, cs_snp_guid_vcek, &vek, &vek_len) != CS_OK &&
-	    cs_snp_certtable_find(aux.p, aux.len, cs_snp_guid_vlek, &vek, &vek_len) != CS_OK) {
-		vek = NULL; /* the verifier fetches the VCEK or finds it in its cache */
-		vek_len = 0;
-	}
+	if (err == CS_OK)
+		err = aux_vek(&aux, &vek, &vek_len);
 	if (err == CS_OK)
 		err = cs_snp_evidence_build(report.p, report.len, vek, vek_len, evidence);
 	cs_buf_fini(&report);
 	cs_buf_fini(&aux);
 	return err;
+}
+
+enum cs_err
+cs_snp_attest(const uint8_t *report_data, json_t **evidence)
+{
+	return attest(cs_snp_tsm_root(), true, report_data, evidence);
+}
+
+enum cs_err
+cs_snp_attest_tsm(const char *tsm_root, const uint8_t *report_data, json_t **evidence)
+{
+	return attest(tsm_root, false, report_data, evidence);
 }

@@ -31,12 +31,12 @@ hwid_len(enum cs_snp_product p)
 	return p == CS_SNP_TURIN ? CS_SNP_TURIN_CHIP_ID_LEN : CS_SNP_CHIP_ID_LEN;
 }
 
-enum cs_err
-cs_snp_kds_vcek_url(enum cs_snp_product p, const uint8_t *chip_id, const struct cs_snp_tcb *tcb,
-                    struct cs_buf *out)
+static enum cs_err
+vcek_url(const char *base, enum cs_snp_product p, const uint8_t *chip_id,
+         const struct cs_snp_tcb *tcb, struct cs_buf *out)
 {
 	ENSURE(p > CS_SNP_PRODUCT_UNKNOWN && p < CS_SNP_PRODUCT_COUNT, CS_ERR_INVAL);
-	TRY(cs_buf_printf(out, "%s/vcek/v1/%s/", CS_SNP_KDS_BASE, cs_snp_product_name(p)));
+	TRY(cs_buf_printf(out, "%s/vcek/v1/%s/", base, cs_snp_product_name(p)));
 	TRY(cs_hex_encode(out, chip_id, hwid_len(p)));
 	if (p == CS_SNP_TURIN)
 		TRY(cs_buf_printf(out, "?fmcSPL=%02u&blSPL=%02u", tcb->fmc, tcb->bootloader));
@@ -44,6 +44,13 @@ cs_snp_kds_vcek_url(enum cs_snp_product p, const uint8_t *chip_id, const struct 
 		TRY(cs_buf_printf(out, "?blSPL=%02u", tcb->bootloader));
 	return cs_buf_printf(out, "&teeSPL=%02u&snpSPL=%02u&ucodeSPL=%02u", tcb->tee, tcb->snp,
 	                     tcb->microcode);
+}
+
+enum cs_err
+cs_snp_kds_vcek_url(enum cs_snp_product p, const uint8_t *chip_id, const struct cs_snp_tcb *tcb,
+                    struct cs_buf *out)
+{
+	return vcek_url(CS_SNP_KDS_BASE, p, chip_id, tcb, out);
 }
 
 enum cs_err
@@ -268,6 +275,7 @@ cs_snp_cache_vcek(const char *dir, enum cs_snp_product p, const uint8_t *chip_id
 struct fetch {
 	struct cs_buf *body;
 	long retry_after; /* seconds, from the Retry-After header; -1 if none */
+	bool too_large;
 };
 
 static size_t
@@ -276,8 +284,10 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	struct fetch *f = arg;
 	size_t n = size * nmemb;
 
-	if (f->body->len + n > FILE_MAX || cs_buf_append(f->body, p, n) != CS_OK)
+	if (f->body->len + n > FILE_MAX || cs_buf_append(f->body, p, n) != CS_OK) {
+		f->too_large = true;
 		return 0; /* aborts the transfer */
+	}
 	return n;
 }
 
@@ -301,36 +311,90 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 	return n;
 }
 
-/* GET url into out; retries 429/503 with backoff. */
-static enum cs_err
-http_get(const char *url, unsigned attempts, struct cs_buf *out)
+const char *
+cs_snp_kds_base(const struct cs_snp_kds *kds)
 {
+	const char *env = getenv(CS_SNP_KDS_ENV);
+
+	if (kds != NULL && kds->base != NULL)
+		return kds->base;
+	return env != NULL && env[0] != '\0' ? env : CS_SNP_KDS_BASE;
+}
+
+/* The curl protocol set base allows: https anywhere, http to a loopback host only. */
+static const char *
+base_protocols(const char *base)
+{
+	static const char *const loop[] = {"127.0.0.1", "[::1]", "localhost"};
+	const char *host;
+
+	if (strncmp(base, "https://", 8) == 0)
+		return "https";
+	if (strncmp(base, "http://", 7) != 0)
+		return NULL;
+	host = base + 7;
+	for (size_t i = 0; i < sizeof(loop) / sizeof(loop[0]); i++) {
+		size_t n = strlen(loop[i]);
+
+		if (strncmp(host, loop[i], n) == 0 &&
+		    (host[n] == '\0' || host[n] == ':' || host[n] == '/'))
+			return "http";
+	}
+	return NULL;
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* GET url into out; retries 429/503 with bounded backoff. */
+static enum cs_err
+http_get(const struct cs_snp_kds *kds, const char *url, struct cs_buf *out)
+{
+	const char *proto = base_protocols(url);
+	unsigned attempts = kds != NULL && kds->attempts > 0 ? kds->attempts : 1;
+	unsigned cap = kds != NULL && kds->backoff_max_ms > 0 ? kds->backoff_max_ms
+	                                                      : KDS_BACKOFF_MAX_S * 1000u;
+	long conn_ms =
+	        kds != NULL && kds->connect_timeout_ms > 0 ? (long)kds->connect_timeout_ms : 10000L;
+	long all_ms = kds != NULL && kds->timeout_ms > 0 ? (long)kds->timeout_ms : 30000L;
 	enum cs_err err = CS_ERR_NETWORK;
 
+	ENSURE(proto != NULL, CS_ERR_CONFIG);
 	for (unsigned attempt = 0; attempt < attempts; attempt++) {
 		struct fetch f = {.body = out, .retry_after = -1};
 		CURL *c = curl_easy_init();
 		CURLcode rc;
-		long status = 0, wait;
+		long status = 0;
+		unsigned wait;
 
 		ENSURE(c != NULL, CS_ERR_NOMEM);
 		cs_buf_reset(out);
 		curl_easy_setopt(c, CURLOPT_URL, url);
-		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+		curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, proto);
 		curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
-		curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+		curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, all_ms);
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE, (long)FILE_MAX);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
 		curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 		curl_easy_setopt(c, CURLOPT_HEADERDATA, &f);
 		curl_easy_setopt(c, CURLOPT_USERAGENT, "custos");
+		if (strcmp(proto, "http") == 0)
+			curl_easy_setopt(c, CURLOPT_NOPROXY, "*"); /* loopback is never proxied */
 		rc = curl_easy_perform(c);
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		curl_easy_cleanup(c);
 		if (rc == CURLE_OPERATION_TIMEDOUT)
 			return CS_ERR_TIMEOUT;
+		if (rc == CURLE_FILESIZE_EXCEEDED || f.too_large)
+			return CS_ERR_TOO_LARGE;
 		if (rc != CURLE_OK)
 			return CS_ERR_NETWORK;
 		if (status == 200)
@@ -340,54 +404,60 @@ http_get(const char *url, unsigned attempts, struct cs_buf *out)
 		if (status != 429 && status != 503)
 			return CS_ERR_NETWORK;
 		err = CS_ERR_RATE_LIMIT;
-		wait = f.retry_after >= 0 ? f.retry_after : 1L << attempt;
-		if (wait > KDS_BACKOFF_MAX_S)
-			wait = KDS_BACKOFF_MAX_S;
+		wait = f.retry_after >= 0 ? (unsigned)f.retry_after * 1000u : 1000u << attempt;
+		if (wait > cap)
+			wait = cap;
 		if (attempt + 1 < attempts)
-			sleep((unsigned)wait);
+			sleep_ms(wait);
 	}
 	return err;
 }
 
 enum cs_err
-cs_snp_kds_fetch_vcek(const char *dir, enum cs_snp_product p, const uint8_t *chip_id,
-                      const struct cs_snp_tcb *tcb, unsigned attempts, struct cs_buf *out)
+cs_snp_kds_fetch_vcek(const char *dir, const struct cs_snp_kds *kds, enum cs_snp_product p,
+                      const uint8_t *chip_id, const struct cs_snp_tcb *tcb, struct cs_buf *out)
 {
 	struct cs_buf url, rel;
 	enum cs_err err;
 
-	cs_buf_init(&url, 1024);
+	cs_buf_init(&url, 4096);
 	cs_buf_init(&rel, 512);
-	err = cs_snp_kds_vcek_url(p, chip_id, tcb, &url);
+	err = vcek_url(cs_snp_kds_base(kds), p, chip_id, tcb, &url);
 	if (err == CS_OK)
-		err = http_get((const char *)url.p, attempts, out);
+		err = http_get(kds, (const char *)url.p, out);
+	/* What KDS served must be a certificate, cached or not. */
+	if (err == CS_OK)
+		err = content_ok(3, out->p, out->len);
 	if (err == CS_OK && dir != NULL)
 		err = cs_snp_vcek_relpath(p, chip_id, tcb, &rel);
 	if (err == CS_OK && dir != NULL)
 		err = cs_snp_cache_put(dir, (const char *)rel.p, out->p, out->len);
+	if (err != CS_OK)
+		cs_buf_reset(out);
 	cs_buf_fini(&url);
 	cs_buf_fini(&rel);
 	return err;
 }
 
 enum cs_err
-cs_snp_kds_fetch_chain(const char *dir, enum cs_snp_product p)
+cs_snp_kds_fetch_chain(const char *dir, const struct cs_snp_kds *kds, enum cs_snp_product p)
 {
 	static const char *const what[][2] = {{"cert_chain", "cert_chain.pem"}, {"crl", "crl.der"}};
 	enum cs_err err = CS_OK;
 
 	ENSURE(p > CS_SNP_PRODUCT_UNKNOWN && p < CS_SNP_PRODUCT_COUNT, CS_ERR_INVAL);
+	ENSURE(dir != NULL, CS_ERR_INVAL);
 	for (size_t i = 0; i < 2 && err == CS_OK; i++) {
 		struct cs_buf url, body;
 		char rel[64];
 
-		cs_buf_init(&url, 512);
+		cs_buf_init(&url, 4096);
 		cs_buf_init(&body, FILE_MAX);
 		snprintf(rel, sizeof(rel), "snp/%s/%s", cs_snp_product_name(p), what[i][1]);
-		err = cs_buf_printf(&url, "%s/vcek/v1/%s/%s", CS_SNP_KDS_BASE,
+		err = cs_buf_printf(&url, "%s/vcek/v1/%s/%s", cs_snp_kds_base(kds),
 		                    cs_snp_product_name(p), what[i][0]);
 		if (err == CS_OK)
-			err = http_get((const char *)url.p, KDS_ATTEMPTS, &body);
+			err = http_get(kds, (const char *)url.p, &body);
 		if (err == CS_OK)
 			err = cs_snp_cache_put(dir, rel, body.p, body.len);
 		cs_buf_fini(&url);

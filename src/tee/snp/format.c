@@ -347,9 +347,12 @@ cs_snp_certtable_find(const uint8_t *p, size_t n, const uint8_t guid[16], const 
                       size_t *out_len)
 {
 	static const uint8_t zero[16];
+	const uint8_t *hit = NULL;
+	size_t hit_len = 0, hit_off = 0;
 	struct cs_rd r;
 
 	cs_rd_init(&r, p, n);
+	/* The whole table is checked, not only up to the entry asked for. */
 	for (size_t i = 0; i <= CERTTABLE_MAX_ENTRIES; i++) {
 		const uint8_t *g;
 		uint32_t off, len;
@@ -359,14 +362,19 @@ cs_snp_certtable_find(const uint8_t *p, size_t n, const uint8_t guid[16], const 
 		TRY(cs_rd_u32le(&r, &len));
 		if (memcmp(g, zero, 16) == 0) {
 			ENSURE(off == 0 && len == 0, CS_ERR_RESERVED);
-			return CS_ERR_NOT_FOUND;
-		}
-		/* Every entry must lie inside the blob, found or not. */
-		ENSURE(off <= n && len <= n - off, CS_ERR_LENGTH);
-		if (memcmp(g, guid, 16) == 0) {
-			*out = p + off;
-			*out_len = len;
+			ENSURE(hit != NULL, CS_ERR_NOT_FOUND);
+			/* The certificate lies after the table, not inside it. */
+			ENSURE(hit_off >= (i + 1) * 24, CS_ERR_LENGTH);
+			*out = hit;
+			*out_len = hit_len;
 			return CS_OK;
+		}
+		/* Every entry must lie inside the blob, found or not, and hold something. */
+		ENSURE(off <= n && len <= n - off && len > 0, CS_ERR_LENGTH);
+		if (hit == NULL && memcmp(g, guid, 16) == 0) {
+			hit = p + off;
+			hit_len = len;
+			hit_off = off;
 		}
 	}
 	return CS_ERR_TOO_LARGE;

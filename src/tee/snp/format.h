@@ -197,8 +197,11 @@ struct cs_snp_vek_info {
 /*
  * The certificate table of an extended report / configfs-tsm auxblob (GHCB spec §4.1.8.1): entries
  * of {GUID[16], u32le offset, u32le length} ending with an all-zero entry; offsets count from the
- * table's start. Finds the entry with guid and borrows its bytes through *out, *out_len;
- * CS_ERR_NOT_FOUND when absent, CS_ERR_LENGTH when an entry points outside the blob.
+ * table's start. Checks the whole table, then borrows the bytes of the (first) entry with guid
+ * through *out, *out_len. CS_ERR_NOT_FOUND when absent; CS_ERR_TRUNCATED when the blob ends before
+ * the terminator; CS_ERR_RESERVED for a terminator with a non-zero offset or length;
+ * CS_ERR_LENGTH when an entry is empty or points outside the blob, or the found one into the
+ * table; CS_ERR_TOO_LARGE past 64 entries.
  */
 CS_MUST_USE enum cs_err cs_snp_certtable_find(const uint8_t *p, size_t n, const uint8_t guid[16],
                                               const uint8_t **out, size_t *out_len);

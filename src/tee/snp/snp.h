@@ -15,7 +15,8 @@ extern const struct cs_tee_ops cs_tee_sim_snp;
 
 /*
  * The VCEK for a raw report (CS_SNP_REPORT_LEN bytes) that carries none: from the collateral cache
- * dir (may be NULL), else, when online, from AMD KDS (cached into dir). Appends DER to vek;
+ * dir (may be NULL), else, when online, from AMD KDS (cached into dir; one try; the base URL from
+ * $CUSTOS_KDS_URL when set, see cs_snp_kds_base). Appends DER to vek;
  * CS_ERR_COLLATERAL when it is neither cached nor fetchable (VLEK-signed reports: always).
  */
 CS_MUST_USE enum cs_err cs_snp_find_vcek(const char *dir, bool online, const uint8_t *report,

@@ -189,7 +189,7 @@ cs_snp_find_vcek(const char *dir, bool online, const uint8_t *report, struct cs_
 	/* Online only with a product to ask for (v2 reports name none). */
 	if (err == CS_ERR_COLLATERAL && online && p != CS_SNP_PRODUCT_UNKNOWN &&
 	    cs_snp_tcb_decode(r.reported_tcb, p, &tcb) == CS_OK)
-		err = cs_snp_kds_fetch_vcek(dir, p, r.chip_id, &tcb, 1, vek);
+		err = cs_snp_kds_fetch_vcek(dir, NULL, p, r.chip_id, &tcb, vek);
 	return err;
 }
 
