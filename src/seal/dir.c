@@ -567,7 +567,7 @@ cs_seal_dir_rewrap(const char *dir, const uint8_t old_kek[CS_SEAL_KEY_LEN],
 		    (err = cs_hash(CS_SHA256, hdr, CS_SEAL_HEADER_LEN, e->header_sha256)) != CS_OK)
 			goto out;
 	}
-	/* 2. The new manifest, durable under a temporary name. */
+	/* 2. The new manifest, in memory. */
 	memcpy(d->m.key_id, new_key_id, strlen(new_key_id) + 1);
 	if ((err = cs_random(d->m.salt, sizeof(d->m.salt))) != CS_OK ||
 	    (err = cs_seal_manifest_encode(&d->m, new_kek, &enc, &enc_len)) != CS_OK)
@@ -576,18 +576,17 @@ cs_seal_dir_rewrap(const char *dir, const uint8_t old_kek[CS_SEAL_KEY_LEN],
 	if ((mpath = join(dir, CS_SEAL_MANIFEST_NAME)) == NULL ||
 	    (tmp = join(dir, CS_SEAL_MANIFEST_NAME ".tmp")) == NULL)
 		goto out;
-	tmp_made = true;
-	if ((err = write_file(tmp, enc, enc_len, 0644)) != CS_OK)
-		goto out;
-	/* 3. The headers, then 4. the manifest by rename. A failure puts the old headers back, so
-	 * the directory stays readable under the old KEK (a crash in between leaves the new
-	 * manifest beside the old one, under the temporary name). */
+	/* 3. The headers, then 4. the manifest by write-to-temporary and rename. A failure puts
+	 * the old headers back, so the directory still opens under the old KEK. */
 	for (size_t i = 0; i < d->m.n; i++) {
 		touched = i + 1; /* one that fails may be half-written */
 		if ((err = put_header(dir, d->m.entries[i].name,
 		                      hdrs + (2 * i + 1) * CS_SEAL_HEADER_LEN)) != CS_OK)
 			goto out;
 	}
+	tmp_made = true;
+	if ((err = write_file(tmp, enc, enc_len, 0644)) != CS_OK)
+		goto out;
 	err = CS_ERR_IO;
 	if (rename(tmp, mpath) != 0)
 		goto out;

@@ -51,9 +51,9 @@ CS_MUST_USE enum cs_err cs_unseal_dir(const char *in_dir, const char *out_dir,
 /*
  * Rotation of a whole directory in place: rewrites every file's header and the manifest under
  * new_kek / new_key_id. No chunk byte changes. Every new header is computed first (each file's
- * header must still be the one the manifest lists), the new manifest is written under a temporary
- * name, then each header is replaced by one pwrite and the manifest by rename. On failure the old
- * headers are written back, so the directory still opens under old_kek.
+ * header must still be the one the manifest lists); then each header is replaced by one pwrite and
+ * the manifest by write-to-temporary and rename. On failure the old headers are written back, so
+ * the directory still opens under old_kek (a crash midway still leaves it half-rotated).
  */
 CS_MUST_USE enum cs_err cs_seal_dir_rewrap(const char *dir, const uint8_t old_kek[CS_SEAL_KEY_LEN],
                                            const uint8_t new_kek[CS_SEAL_KEY_LEN],
