@@ -50,7 +50,8 @@ usage(FILE *f)
 	        "Routes: POST /kbs/v0/auth, POST /kbs/v0/attest, GET /kbs/v0/resource/R/T/TAG;\n"
 	        "admin: POST|DELETE /kbs/v0/resource/R/T/TAG, POST|GET /kbs/v0/resource-policy,\n"
 	        "POST /kbs/v0/attestation-policy, POST /kbs/v0/reference-value,\n"
-	        "GET /kbs/v0/reference-value/NAME; GET /kbs/v0/jwks, /healthz, /metrics.\n");
+	        "GET /kbs/v0/reference-value/NAME, GET /kbs/v0/audit?from=N&to=M (JSON lines),\n"
+	        "GET /kbs/v0/audit/verify; GET /kbs/v0/jwks, /healthz, /metrics.\n");
 }
 
 static void
