@@ -1,8 +1,9 @@
 /*
  * Target: the SEV-SNP report parser and the extended-report certificate table. Every input is
  * parsed as a report; whatever the outcome, a report that parses must satisfy the invariants the
- * verifier relies on. The same bytes are then searched as a certificate table, and any entry
- * found must lie inside the input.
+ * verifier relies on. The same bytes are then searched as a certificate table (a configfs-tsm
+ * auxblob) for each GUID, and any entry found must be non-empty, lie inside the input and after
+ * the table (at least one entry and the terminator).
  */
 #include <stdlib.h>
 
@@ -30,8 +31,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    cs_snp_tcb_encode(&tcb, prod) != rep.reported_tcb)
 			abort();
 	}
-	if (cs_snp_certtable_find(data, size, cs_snp_guid_vcek, &cert, &cert_len) == CS_OK) {
-		if (cert < data || cert_len > size || (size_t)(cert - data) > size - cert_len)
+	for (int g = 0; g < 4; g++) {
+		const uint8_t *guid = g == 0   ? cs_snp_guid_vcek
+		                      : g == 1 ? cs_snp_guid_vlek
+		                      : g == 2 ? cs_snp_guid_ask
+		                               : cs_snp_guid_ark;
+
+		if (cs_snp_certtable_find(data, size, guid, &cert, &cert_len) != CS_OK)
+			continue;
+		if (cert < data || cert_len == 0 || cert_len > size ||
+		    (size_t)(cert - data) > size - cert_len || cert - data < 48)
 			abort();
 	}
 	return 0;
