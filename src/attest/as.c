@@ -68,7 +68,7 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	struct cs_ear_submod mod = {0};
 	struct cs_ear_meta meta;
 	struct cs_policy_env env;
-	json_t *claims = NULL, *rt = NULL, *ear = NULL;
+	json_t *claims = NULL, *rt = NULL, *ear = NULL, *idc = NULL;
 	enum cs_err err;
 
 	*status = CS_EAR_NONE;
@@ -104,6 +104,11 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	mod.runtime_data = rt;
 	mod.init_data = req->init_data != NULL ? init : NULL;
 	mod.init_data_len = init_len;
+	/* The digest binds the init-data; its [data] goes into the token when this subset reads
+	 * it exactly, and is left out otherwise (a policy that reads it then fails closed). */
+	if (req->init_data != NULL &&
+	    cs_init_data_claims(req->init_data, req->init_data_len, &idc) == CS_OK)
+		mod.init_data_claims = idc;
 	meta.iat = now;
 	meta.ttl = as->token_ttl;
 	meta.iss = as->iss;
@@ -118,6 +123,7 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 		ear = NULL;
 	}
 out:
+	json_decref(idc);
 	json_decref(ear);
 	json_decref(rt);
 	json_decref(claims);

@@ -188,6 +188,8 @@ submod_json(const struct cs_ear_submod *m, json_t **out)
 		json_object_set_new(ev, "runtime_data_claims", json_deep_copy(m->runtime_data));
 	if (m->init_data != NULL)
 		json_object_set_new(ev, "init_data", hex_json(m->init_data, m->init_data_len));
+	if (m->init_data_claims != NULL)
+		json_object_set_new(ev, "init_data_claims", json_deep_copy(m->init_data_claims));
 	sm = json_pack("{s:s,s:o,s:s,s:o}", "ear.status",
 	               cs_ear_status_name(cs_tvec_status(&m->tv)), "ear.trustworthiness-vector", tv,
 	               "ear.appraisal-policy-id", "default", "ear.veraison.annotated-evidence", ev);
@@ -217,8 +219,8 @@ cs_ear_claims(const struct cs_ear_meta *meta, const struct cs_ear_submod *mods, 
 	}
 	c = json_pack("{s:s,s:I,s:I,s:s,s:{s:s,s:s},s:o}", "eat_profile", CS_EAR_PROFILE, "iat",
 	              (json_int_t)meta->iat, "exp", (json_int_t)(meta->iat + meta->ttl), "iss",
-	              meta->iss, "ear.verifier-id", "developer", "custos",
-	              "build", meta->build, "submods", submods);
+	              meta->iss, "ear.verifier-id", "developer", "custos", "build", meta->build,
+	              "submods", submods);
 	ENSURE(c != NULL, CS_ERR_NOMEM);
 	*out = c;
 	return CS_OK;

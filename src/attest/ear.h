@@ -12,7 +12,8 @@
  *                             "<tee>": {verifier claims, minus report_data},
  *                             "report_data": "<hex of the 64-byte binding>",
  *                             "runtime_data_claims": {"nonce", "tee-pubkey"},
- *                             "init_data": "<hex>"?}}}}
+ *                             "init_data": "<hex>"?,
+ *                             "init_data_claims": {<[data] of the init-data TOML>}?}}}}
  *
  * The resource endpoint finds the tee-pubkey at Trustee's JSON pointer
  * /submods/cpu0/ear.veraison.annotated-evidence/runtime_data_claims/tee-pubkey. Tokens stay small:
@@ -66,6 +67,7 @@ struct cs_ear_submod {
 	const json_t *runtime_data; /* {"nonce", "tee-pubkey"}, or NULL */
 	const uint8_t *init_data;   /* the init-data digest, or NULL */
 	size_t init_data_len;
+	const json_t *init_data_claims; /* the init-data's [data] table, or NULL */
 };
 
 struct cs_ear_meta {

@@ -87,4 +87,13 @@ CS_MUST_USE enum cs_err cs_device_nonce(const char *nonce, size_t nonce_len,
 CS_MUST_USE enum cs_err cs_init_data_digest(const char *body, size_t n, uint8_t out[64],
                                             size_t *len);
 
+/*
+ * init_data_claims (Trustee): the init-data TOML's [data] table as a JSON object of strings
+ * (returns owned through *out; {} without a [data] table). Only a simple subset is read
+ * (initdata.c: string values without escapes, single- and multi-line; the root table and [data]);
+ * CS_ERR_UNSUPPORTED for TOML outside it, CS_ERR_INVAL for malformed TOML or a duplicate key,
+ * CS_ERR_UTF8, CS_ERR_TOO_LARGE above CS_INIT_DATA_MAX. Nothing is ever guessed.
+ */
+CS_MUST_USE enum cs_err cs_init_data_claims(const char *body, size_t n, json_t **out);
+
 #endif

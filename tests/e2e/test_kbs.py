@@ -9,6 +9,7 @@ protected header (the AAD is rebuilt from the parsed header, as guest-components
 Bearer-token path the CDH uses.
 """
 import base64
+import hashlib
 import json
 import os
 import re
@@ -164,6 +165,25 @@ def conformance(kbs):
     u.check(g.get_resource("default/key/conf") == SECRET, "get_resource with retry loop")
 
 
+def init_data_claims(kbs):
+    """Init-data's [data] table in the token as init_data_claims (Trustee's place); TOML this
+    broker cannot read exactly leaves them out instead of guessing (the digest still binds)."""
+    toml = ('version = "0.1.0"\nalgorithm = "sha256"\n[data]\n"policy.rego" = \'\'\'\n'
+            'package agent_policy\n\'\'\'\n"cdh.toml" = "x"\n')
+    for body, want in ((toml, {"policy.rego": "package agent_policy\n", "cdh.toml": "x"}),
+                       (toml + "n = 1\n", None)):
+        c = tc.Client(kbs.url())
+        c.auth()
+        att = c.attestation_body()
+        att["init-data"] = {"format": "toml", "body": body}
+        c.attest(att)
+        ev = w.jwt_claims(c.token)["submods"]["cpu0"]["ear.veraison.annotated-evidence"]
+        u.check(ev.get("init_data") == hashlib.sha256(body.encode()).hexdigest(),
+                "init-data digest in the token")
+        u.check(ev.get("init_data_claims") == want,
+                "init_data_claims %r (got %r)" % (want, ev.get("init_data_claims")))
+
+
 def serve(kbs):
     p = subprocess.Popen([AGENT, "serve", "--listen", "127.0.0.1:0", "--tee", "sample",
                           "--kbs", kbs.url()], stdout=subprocess.DEVNULL,
@@ -193,6 +213,7 @@ def main():
             rc, _, err = admin(kbs.url(), "resource", "put", "default/key/conf", data=SECRET)
             u.check(rc == 0, "put conf (%s)" % err)
             conformance(kbs)
+            init_data_claims(kbs)
             serve(kbs)
             admin_api(kbs, tmp)
         finally:

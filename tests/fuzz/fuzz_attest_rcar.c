@@ -1,6 +1,7 @@
 /*
  * Target: the RCAR request parsers (auth and attest bodies) and, for bodies that parse, the
- * report-data binding and init-data digest computed from them. The first byte picks the parser.
+ * report-data binding, init-data digest and init_data_claims computed from them (a parsed
+ * [data] table is an object of strings). The first byte picks the parser.
  */
 #include <stdlib.h>
 
@@ -30,9 +31,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                   r.nonce_len, r.tee_pubkey, rd);
 		if (e != CS_OK)
 			abort(); /* a parsed request always yields a binding */
-		if (r.init_data != NULL)
+		if (r.init_data != NULL) {
+			json_t *o = NULL, *v;
+			const char *k;
+
 			e = cs_init_data_digest(r.init_data, r.init_data_len, init, &init_len);
-		(void)e;
+			(void)e;
+			if (cs_init_data_claims(r.init_data, r.init_data_len, &o) == CS_OK) {
+				if (!json_is_object(o))
+					abort();
+				json_object_foreach(o, k, v) if (!json_is_string(v)) abort();
+			} else if (o != NULL) {
+				abort(); /* nothing is returned on failure */
+			}
+			json_decref(o);
+		}
 	}
 	cs_attest_req_fini(&r);
 	return 0;

@@ -3,6 +3,7 @@
  * Python's hashlib over the JCS strings written out literally below, so a canonicalisation or
  * member-selection mistake in cs_report_data cannot hide behind a shared helper.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "attest/rcar.h"
@@ -153,6 +154,74 @@ test_init_data(void)
 	CHECK(len == 64);
 }
 
+/* init_data_claims: the [data] table read exactly, or refused. */
+static void
+test_init_data_claims(void)
+{
+	static const char good[] =
+	        "# Trustee's initdata example, shortened\n"
+	        "version = \"0.1.0\"\r\n"
+	        "algorithm = \"sha384\" # comment\n"
+	        "\n"
+	        "[ data ]\n"
+	        "\"aa.toml\" = '''\n"
+	        "[token_configs]\n"
+	        "[token_configs.kbs]\n"
+	        "url = \"http://1.2.3.4:8080\"\n"
+	        "'''\n"
+	        "'policy.rego' = \"\"\"\npackage agent_policy\ndefault x := true\"\"\"\n"
+	        "plain_key-1 = 'C:\\path'\n"
+	        "empty = \"\"\n";
+	static const struct {
+		const char *toml;
+		enum cs_err err;
+	} bad[] = {
+	        {"[data]\nk = \"a\\nb\"\n", CS_ERR_UNSUPPORTED},          /* escape */
+	        {"[data]\nk = 1\n", CS_ERR_UNSUPPORTED},                  /* number */
+	        {"[data]\nk = [\"a\"]\n", CS_ERR_UNSUPPORTED},            /* array */
+	        {"[data]\nk = {a = \"b\"}\n", CS_ERR_UNSUPPORTED},        /* inline table */
+	        {"[data]\na.b = \"x\"\n", CS_ERR_UNSUPPORTED},            /* dotted key */
+	        {"[other]\nk = \"x\"\n", CS_ERR_UNSUPPORTED},             /* another table */
+	        {"[data.sub]\nk = \"x\"\n", CS_ERR_UNSUPPORTED},          /* sub-table */
+	        {"[[data]]\nk = \"x\"\n", CS_ERR_UNSUPPORTED},            /* array of tables */
+	        {"[data]\nk = '''a\r\nb'''\n", CS_ERR_UNSUPPORTED},       /* CR in multi-line */
+	        {"[data]\nk = \"\"\"a\\\nb\"\"\"\n", CS_ERR_UNSUPPORTED}, /* line-end backslash */
+	        {"[data]\nk = '''a''''\n", CS_ERR_UNSUPPORTED},           /* quote before close */
+	        {"[data]\nk = \"x\"\nk = \"y\"\n", CS_ERR_INVAL},         /* duplicate key */
+	        {"[data]\n[data]\n", CS_ERR_INVAL},                       /* table twice */
+	        {"[data]\nk = \"x\" y\n", CS_ERR_INVAL},                  /* trailing junk */
+	        {"[data]\nk = \"x\n\"\n", CS_ERR_INVAL},                  /* newline in a string */
+	        {"[data]\nk = '''never closed\n", CS_ERR_INVAL},
+	        {"[data]\nk \"x\"\n", CS_ERR_INVAL},      /* no '=' */
+	        {"[data]\n= \"x\"\n", CS_ERR_INVAL},      /* no key */
+	        {"[data]\nk = \"\x01\"\n", CS_ERR_INVAL}, /* control byte */
+	        {"[data]\nk = \"\xff\"\n", CS_ERR_UTF8},
+	        {"[data\nk = \"x\"\n", CS_ERR_UNSUPPORTED},
+	};
+	json_t *o = NULL;
+
+	CHECK_OK(cs_init_data_claims(good, strlen(good), &o));
+	CHECK(json_object_size(o) == 4);
+	CHECK_STR(json_string_value(json_object_get(o, "aa.toml")),
+	          "[token_configs]\n[token_configs.kbs]\nurl = \"http://1.2.3.4:8080\"\n");
+	CHECK_STR(json_string_value(json_object_get(o, "policy.rego")),
+	          "package agent_policy\ndefault x := true");
+	CHECK_STR(json_string_value(json_object_get(o, "plain_key-1")), "C:\\path");
+	CHECK_STR(json_string_value(json_object_get(o, "empty")), "");
+	CHECK(json_object_get(o, "version") == NULL); /* the root table stays out */
+	json_decref(o);
+	/* No [data]: an empty object. */
+	CHECK_OK(cs_init_data_claims("version = \"0.1.0\"", 17, &o));
+	CHECK(json_is_object(o) && json_object_size(o) == 0);
+	json_decref(o);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		enum cs_err e = cs_init_data_claims(bad[i].toml, strlen(bad[i].toml), &o);
+		if (e != bad[i].err)
+			fprintf(stderr, "init-data case %zu: %s\n", i, cs_err_name(e));
+		CHECK(e == bad[i].err && o == NULL);
+	}
+}
+
 int
 main(void)
 {
@@ -161,5 +230,6 @@ main(void)
 	T_RUN(test_attest_malformed);
 	T_RUN(test_auth);
 	T_RUN(test_init_data);
+	T_RUN(test_init_data_claims);
 	return t_done();
 }
