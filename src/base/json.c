@@ -70,6 +70,11 @@ cs_json_parse(const uint8_t *p, size_t n, size_t max, json_t **out)
 	ENSURE(p != NULL || n == 0, CS_ERR_INVAL);
 	TRY(check_depth(p, n));
 	v = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+	/* An integer beyond int64 is still a JSON number (RFC 8259 §6, and what JCS prints for
+	 * 1e20): read such a document with every number as a double, as ECMAScript would. */
+	if (v == NULL && json_error_code(&jerr) == json_error_numeric_overflow)
+		v = json_loadb((const char *)p, n,
+			       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
 	if (v == NULL)
 		return json_error_code(&jerr) == json_error_invalid_utf8 ? CS_ERR_UTF8 : CS_ERR_JSON;
 	*out = v;

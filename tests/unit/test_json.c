@@ -138,7 +138,12 @@ test_parse_limits(void)
 	jcs_case("\"\xff\"", NULL, CS_ERR_UTF8);
 	jcs_case("\"\xc0\xaf\"", NULL, CS_ERR_UTF8);
 	jcs_case("[NaN]", NULL, CS_ERR_JSON);
-	jcs_case("99999999999999999999999", NULL, CS_ERR_JSON);
+	/* Beyond int64: read as doubles, printed as ECMAScript does, and readable again. */
+	jcs_case("[99999999999999999999999, 1]", "[1e+23,1]", CS_OK);
+	jcs_case("[1E20, 9223372036854775807]", "[100000000000000000000,9223372036854776000]", CS_OK);
+	jcs_case("[100000000000000000000,9223372036854776000]",
+		 "[100000000000000000000,9223372036854776000]", CS_OK);
+	jcs_case("[1e400]", NULL, CS_ERR_JSON);
 
 	/* Depth: exactly the limit passes, one more fails before parsing. */
 	for (int d = CS_JSON_MAX_DEPTH; d <= CS_JSON_MAX_DEPTH + 1; d++) {
