@@ -285,6 +285,25 @@ get_evidence(struct cs_cdh *c, struct MHD_Connection *conn)
 	return ret;
 }
 
+/*
+ * MHD percent-decodes the path it hands to on_request, so "a/b/c%00x" would arrive as "a/b/c" and
+ * "a%2Fb%2Fc" as "a/b/c": the resource served would not be the one named in the request line.
+ * This sees the request target as received, before any decoding, and marks whether its path (the
+ * part before '?') holds a '%'; the mark becomes the request's context. Query values are still
+ * decoded, as api-server-rest decodes them.
+ */
+static char path_plain, path_escaped;
+
+static void *
+mark_escapes(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	size_t path_len = strcspn(uri, "?");
+
+	(void)cls;
+	(void)conn;
+	return memchr(uri, '%', path_len) != NULL ? &path_escaped : &path_plain;
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
            const char *version, const char *upload, size_t *upload_len, void **con_cls)
@@ -296,10 +315,14 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 	/* Refuse anything but GET before reading a body; MHD closes the connection after. */
 	if (strcmp(method, "GET") != 0)
 		return reply_err(conn, 405, CS_ERR_PROTOCOL, "only GET is served");
-	if (*con_cls == NULL && *upload_len != 0)
+	if (*upload_len != 0)
 		return reply_err(conn, 400, CS_ERR_PROTOCOL, "no body expected");
-	if (strncmp(url, CDH_RESOURCE_PREFIX, strlen(CDH_RESOURCE_PREFIX)) == 0)
+	if (strncmp(url, CDH_RESOURCE_PREFIX, strlen(CDH_RESOURCE_PREFIX)) == 0) {
+		/* The resource grammar has no '%': an escape is refused, not decoded. */
+		if (*con_cls != &path_plain)
+			return reply_err(conn, 400, CS_ERR_PATH, "percent-encoded resource path");
 		return get_resource(c, conn, url + strlen(CDH_RESOURCE_PREFIX));
+	}
 	if (strcmp(url, "/aa/token") == 0)
 		return get_token(c, conn);
 	if (strcmp(url, "/aa/evidence") == 0)
@@ -335,11 +358,12 @@ cs_cdh_start(const char *listen, const struct cs_rcar_cfg *rcar_cfg, struct cs_c
 	sa.sin_port = htons(port);
 	/* One polling thread: requests are served one at a time, which also serializes use of
 	 * the cached session; limits bound what a local client can make us hold. */
-	c->d = MHD_start_daemon(
-	        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, on_request, c,
-	        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT,
-	        (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_END);
+	c->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+	                        on_request, c, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+	                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+	                        MHD_OPTION_URI_LOG_CALLBACK, mark_escapes, NULL, MHD_OPTION_END);
 	err = CS_ERR_NETWORK;
 	if (c->d == NULL)
 		goto fail;

@@ -297,6 +297,59 @@ test_token_exp(void)
 	MHD_stop_daemon(d);
 }
 
+/* GET on the CDH API; the HTTP status, 0 when the request failed. */
+static long
+cdh_get(struct cs_http *h, uint16_t port, const char *target)
+{
+	struct cs_http_resp resp;
+	char url[512];
+	long status = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", (unsigned)port, target);
+	cs_http_resp_init(&resp, 0);
+	if (cs_http_do(h, "GET", url, NULL, NULL, 0, &resp) == CS_OK)
+		status = resp.status;
+	cs_http_resp_fini(&resp);
+	return status;
+}
+
+/*
+ * The CDH resource path is used as received: an escape that would decode to a NUL (and cut the
+ * path short) or to a '/' is refused with 400 before any broker is asked. The broker here is a
+ * closed port, so a path that gets through is answered 502.
+ */
+static void
+test_cdh_escapes(void)
+{
+	struct cs_rcar_cfg cfg = {0};
+	struct cs_http_cfg hc = {0};
+	struct cs_cdh *c = NULL;
+	struct cs_http h;
+	uint16_t port;
+
+	cfg.kbs_url = "http://127.0.0.1:1";
+	cfg.tee = cs_tee_find("sample");
+	cfg.http.connect_timeout_ms = 2000;
+	CHECK(cfg.tee != NULL);
+	if (cfg.tee == NULL)
+		return;
+	CHECK_OK(cs_cdh_start("127.0.0.1:0", &cfg, &c));
+	if (c == NULL)
+		return;
+	port = cs_cdh_port(c);
+	CHECK_OK(cs_http_init(&h, &hc));
+	CHECK(cdh_get(&h, port, "/cdh/resource/default/key/k1") == 502);
+	CHECK(cdh_get(&h, port, "/cdh/resource/default/key/k1%00x") == 400);
+	CHECK(cdh_get(&h, port, "/cdh/resource/default%2Fkey%2Fk1") == 400);
+	CHECK(cdh_get(&h, port, "/cdh/resource/default/key/%6b1") == 400);
+	CHECK(cdh_get(&h, port, "/cdh/resource/default/../k1") == 400);
+	/* Query values are still decoded, as api-server-rest decodes them. */
+	CHECK(cdh_get(&h, port, "/aa/evidence?runtime_data=%61%62") == 200);
+	CHECK(cdh_get(&h, port, "/cdh/resource/default/key/k1?x=%00") == 502);
+	cs_http_fini(&h);
+	cs_cdh_stop(c);
+}
+
 int
 main(void)
 {
@@ -307,5 +360,6 @@ main(void)
 	T_RUN(test_cookie);
 	T_RUN(test_listen);
 	T_RUN(test_token_exp);
+	T_RUN(test_cdh_escapes);
 	return t_done();
 }
