@@ -875,8 +875,8 @@ cs_cmd_unseal(int argc, char **argv)
 		if ((err = out_open(&out, o.out, o.force)) != CS_OK)
 			goto done;
 		err = CS_OK;
+		uint8_t buf[1 << 16]; /* plaintext: wiped below */
 		for (;;) {
-			uint8_t buf[1 << 16];
 			ssize_t r = read(in, buf, sizeof(buf));
 			if (r <= 0) {
 				err = r < 0 ? CS_ERR_IO : err;
@@ -887,6 +887,7 @@ cs_cmd_unseal(int argc, char **argv)
 				break;
 			}
 		}
+		cs_wipe(buf, sizeof(buf));
 		err = out_close(&out, err, o.force);
 		goto done;
 	}

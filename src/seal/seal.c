@@ -1019,10 +1019,13 @@ file_chunk(struct cs_seal_file *f, struct worker *w, uint64_t i, uint8_t *dst)
 	struct iovec iov[2] = {{dst, n}, {tag, sizeof(tag)}};
 
 	if (f->map != NULL) {
-		/* Straight from the page cache: one pass, no copy before the decryption. */
+		/* Copy the ciphertext out of the shared mapping first, then decrypt in place: GCM
+		 * reads its input twice (for the tag and for the keystream), and whoever can write
+		 * the file (an untrusted host's storage) could change it between the two reads. */
+		memcpy(dst, f->map + off, n);
 		memcpy(tag, f->map + off + n, sizeof(tag));
-		return chunk_crypt(&w->g, 0, f->keys, f->raw, i, i + 1 == f->nchunks, f->map + off,
-		                   n, dst, tag);
+		return chunk_crypt(&w->g, 0, f->keys, f->raw, i, i + 1 == f->nchunks, dst, n, dst,
+		                   tag);
 	}
 	size_t want = n + sizeof(tag), got = 0;
 

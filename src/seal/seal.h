@@ -88,10 +88,12 @@ const struct cs_seal_header *cs_seal_file_header(const struct cs_seal_file *f);
 void cs_seal_file_header_sha256(const struct cs_seal_file *f, uint8_t out[32]);
 
 /*
- * Reads chunks through a read-only shared mapping of the sealed file instead of preadv: one pass
- * over the page cache instead of a copy and a pass. The caveat of any mapping: if the file is
- * truncated by someone else while it is read, the process gets SIGBUS instead of an error. Off by
- * default; the model-load figures in BENCHMARKS.md compare both.
+ * Reads chunks through a read-only shared mapping of the sealed file instead of preadv, saving
+ * the read system calls. Each chunk is still copied out of the mapping before it is decrypted, so
+ * a concurrent writer cannot change ciphertext between GCM's tag pass and its decryption pass. The
+ * caveat of any mapping: if the file is truncated by someone else while it is read, the process
+ * gets SIGBUS instead of an error. Off by default; the model-load figures in BENCHMARKS.md
+ * compare both.
  */
 CS_MUST_USE enum cs_err cs_seal_file_set_mmap(struct cs_seal_file *f, int on);
 
