@@ -4,7 +4,8 @@ SEV-SNP end to end with the real programs.
 
 `custos verify`: every real fixture report with its expected verdict and exit status (0 verified,
 1 rejected with the reason on stderr, 2 usage/IO), one flipped bit, the offline collateral path
-(`custos collateral add` -> `export` -> `import` on another cache -> `verify --collateral`).
+(`custos collateral add` -> `export` -> `import` on another cache -> `verify --collateral`),
+`custos collateral fetch --kds` against a local KDS.
 
 sim-snp through the broker: `custos sim snp init` makes a test chip; custos-kbs --dev trusts its
 test roots ($CUSTOS_SIM_SNP_DIR); custos-agent attests with it. Refused without reference values;
@@ -98,6 +99,69 @@ def cli_fixtures(tmp):
     u.check(rc == 0, "verify with the VCEK from the imported bundle (%d %s)" % (rc, err))
     rc, _, err = verify("--tee", "snp", "--report", rep, "--collateral", os.path.join(tmp, "none"))
     u.check(rc == 1 and "CS_ERR_COLLATERAL" in err, "missing collateral said so (%d %s)" % (rc, err))
+
+
+def kds_cli(tmp):
+    """`custos collateral fetch snp --kds` against a local KDS (http.server in this process): the
+    exact VCEK URL from the report's CHIP_ID and REPORTED_TCB, a 429 + Retry-After then the VCEK,
+    cert_chain cached, a 404 crl failing the fetch with its reason; the cached VCEK then verifies
+    offline; a base URL that is not allowed is refused before any request."""
+    if not os.path.isdir(os.path.join(FX, "snp")):
+        print("SKIP: 6 fixture checks: fixtures folder not found")
+        return
+    import http.server
+    import threading
+    rep_path = os.path.join(FX, "snp/trustee/test-report.bin")
+    rep = open(rep_path, "rb").read()
+    tcb = rep[0x180:0x188]
+    url = "/vcek/v1/Milan/%s?blSPL=%02d&teeSPL=%02d&snpSPL=%02d&ucodeSPL=%02d" % (
+        rep[0x1A0:0x1E0].hex(), tcb[0], tcb[1], tcb[6], tcb[7])
+    vcek = open(os.path.join(FX, "snp/trustee/test-vcek.der"), "rb").read()
+    chain = open(os.path.join(FX, "snp/trustee/milan_ask_ark_asvk.pem"), "rb").read()
+    plan = {url: [(429, b"", {"Retry-After": "1"}), (200, vcek, {})],
+            "/vcek/v1/Milan/cert_chain": [(200, chain, {})]}
+    seen = []
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append(self.path)
+            seq = plan.get(self.path) or [(404, b"", {})]
+            status, body, hdrs = seq.pop(0) if len(seq) > 1 else seq[0]
+            self.send_response(status)
+            for k, v in hdrs.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    base = "http://127.0.0.1:%d" % srv.server_address[1]
+    cache = os.path.join(tmp, "kds-cache")
+    try:
+        rc, _, err = u.run([CUSTOS, "collateral", "fetch", "snp", "--cache", cache, "--report",
+                            rep_path, "--product", "Milan", "--kds", base])
+        u.check(seen[:2] == [url, url], "exact KDS VCEK URL, asked again after 429 (%s)" % seen)
+        u.check(seen[2:] == ["/vcek/v1/Milan/cert_chain", "/vcek/v1/Milan/crl"],
+                "cert_chain then crl (%s)" % seen)
+        u.check(rc == 2 and "crl" in err and "not found" in err,
+                "a 404 crl fails the fetch with its reason (%d %s)" % (rc, err))
+        u.check(os.path.isfile(os.path.join(cache, "snp/Milan/cert_chain.pem")) and
+                not os.path.exists(os.path.join(cache, "snp/Milan/crl.der")),
+                "cert_chain cached, no crl")
+        rc, _, err = verify("--tee", "snp", "--report", rep_path, "--collateral", cache)
+        u.check(rc == 0, "the fetched VCEK verifies from the cache (%d %s)" % (rc, err))
+        n = len(seen)
+        rc, _, err = u.run([CUSTOS, "collateral", "fetch", "snp", "--cache", cache, "--report",
+                            rep_path, "--product", "Milan", "--kds", "http://kds.example"])
+        u.check(rc == 1 and len(seen) == n and "configuration" in err,
+                "plain http to a non-loopback KDS refused (%d %s)" % (rc, err))
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 def rv_message(values):
@@ -209,6 +273,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="custos-e2e-snp-")
     try:
         cli_fixtures(tmp)
+        kds_cli(tmp)
         sim_through_kbs(tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
