@@ -12,18 +12,18 @@ static const struct {
 	int (*run)(int argc, char **argv);
 	const char *help;
 } commands[] = {
-	/* Each area adds its line here, keeping the list sorted. */
-	{"admin", cs_cmd_admin, "manage a KBS: resources, policies, reference values; keygen"},
-	{"collateral", cs_cmd_collateral, "vendor collateral: fetch, add, export, import bundles"},
-	{"inspect", cs_cmd_inspect, "show a sealed model's header or manifest"},
-	{"policy", cs_cmd_policy, "check and evaluate policies (docs/policy.md)"},
-	{"reseal", cs_cmd_reseal, "rotate the KEK of sealed models (rewrites headers only)"},
-	{"seal", cs_cmd_seal, "seal a model file or directory under a KEK"},
-	{"sim", cs_cmd_sim, "simulated TEEs for demos and tests (sim-snp)"},
-	{"store", cs_cmd_store, "a broker's store: audit verify/export, master key rotation"},
-	{"unseal", cs_cmd_unseal, "unseal a sealed model (or read a KServe JWE model)"},
-	{"verify", cs_cmd_verify, "verify TEE evidence offline and print its claims"},
-	{"version", cs_cmd_version, "print the version"},
+        /* Each area adds its line here, keeping the list sorted. */
+        {"admin", cs_cmd_admin, "manage a KBS: resources, policies, reference values; keygen"},
+        {"collateral", cs_cmd_collateral, "vendor collateral: fetch, add, export, import bundles"},
+        {"inspect", cs_cmd_inspect, "show a sealed model's header or manifest"},
+        {"policy", cs_cmd_policy, "check and evaluate policies (docs/policy.md)"},
+        {"reseal", cs_cmd_reseal, "rotate the KEK of sealed models (rewrites headers only)"},
+        {"seal", cs_cmd_seal, "seal a model file or directory under a KEK"},
+        {"sim", cs_cmd_sim, "simulated TEEs for demos and tests (sim-snp)"},
+        {"store", cs_cmd_store, "a broker's store: audit verify/export, master key rotation"},
+        {"unseal", cs_cmd_unseal, "unseal a sealed model (or read a KServe JWE model)"},
+        {"verify", cs_cmd_verify, "verify TEE evidence offline and print its claims"},
+        {"version", cs_cmd_version, "print the version"},
 };
 
 static void

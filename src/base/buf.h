@@ -31,7 +31,7 @@ CS_MUST_USE enum cs_err cs_buf_append(struct cs_buf *b, const void *p, size_t n)
 CS_MUST_USE enum cs_err cs_buf_append_str(struct cs_buf *b, const char *s);
 CS_MUST_USE enum cs_err cs_buf_putc(struct cs_buf *b, uint8_t c);
 CS_MUST_USE enum cs_err cs_buf_printf(struct cs_buf *b, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+        __attribute__((format(printf, 2, 3)));
 CS_MUST_USE enum cs_err cs_buf_put_u16le(struct cs_buf *b, uint16_t v);
 CS_MUST_USE enum cs_err cs_buf_put_u16be(struct cs_buf *b, uint16_t v);
 CS_MUST_USE enum cs_err cs_buf_put_u32le(struct cs_buf *b, uint32_t v);
@@ -39,7 +39,8 @@ CS_MUST_USE enum cs_err cs_buf_put_u32be(struct cs_buf *b, uint32_t v);
 CS_MUST_USE enum cs_err cs_buf_put_u64le(struct cs_buf *b, uint64_t v);
 CS_MUST_USE enum cs_err cs_buf_put_u64be(struct cs_buf *b, uint64_t v);
 
-/* Appends n zero bytes and borrows them to the caller through *out (valid until the next append). */
+/* Appends n zero bytes and borrows them to the caller through *out (valid until the next append).
+ */
 CS_MUST_USE enum cs_err cs_buf_extend(struct cs_buf *b, size_t n, uint8_t **out);
 
 /* Returns owned contents (NUL-terminated, free() it) and resets b to empty; *len may be NULL. */

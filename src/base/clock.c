@@ -72,9 +72,9 @@ cs_time_parse_rfc3339(const char *s, size_t n, int64_t *t)
 
 	ENSURE(n >= 20, CS_ERR_INVAL);
 	ENSURE(digits(s, 4, &Y) && s[4] == '-' && digits(s + 5, 2, &M) && s[7] == '-' &&
-		       digits(s + 8, 2, &D) && (s[10] == 'T' || s[10] == 't') &&
-		       digits(s + 11, 2, &h) && s[13] == ':' && digits(s + 14, 2, &m) &&
-		       s[16] == ':' && digits(s + 17, 2, &sec),
+	               digits(s + 8, 2, &D) && (s[10] == 'T' || s[10] == 't') &&
+	               digits(s + 11, 2, &h) && s[13] == ':' && digits(s + 14, 2, &m) &&
+	               s[16] == ':' && digits(s + 17, 2, &sec),
 	       CS_ERR_INVAL);
 	ENSURE(M >= 1 && M <= 12 && D >= 1 && D <= month_days(Y, M) && h < 24 && m < 60 && sec < 60,
 	       CS_ERR_INVAL);
@@ -90,7 +90,7 @@ cs_time_parse_rfc3339(const char *s, size_t n, int64_t *t)
 	} else {
 		ENSURE(s[i] == '+' || s[i] == '-', CS_ERR_INVAL);
 		ENSURE(n - i == 6 && digits(s + i + 1, 2, &oh) && s[i + 3] == ':' &&
-			       digits(s + i + 4, 2, &om) && oh < 24 && om < 60,
+		               digits(s + i + 4, 2, &om) && oh < 24 && om < 60,
 		       CS_ERR_INVAL);
 		off = (int64_t)(oh * 3600 + om * 60);
 		if (s[i] == '+')

@@ -2,13 +2,13 @@
 
 static const char *const messages[] = {
 #define CS_ERR_MSG_(name, msg) [name] = msg,
-	CS_ERRORS(CS_ERR_MSG_)
+        CS_ERRORS(CS_ERR_MSG_)
 #undef CS_ERR_MSG_
 };
 
 static const char *const names[] = {
 #define CS_ERR_NAME_(name, msg) [name] = #name,
-	CS_ERRORS(CS_ERR_NAME_)
+        CS_ERRORS(CS_ERR_NAME_)
 #undef CS_ERR_NAME_
 };
 

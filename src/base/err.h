@@ -35,7 +35,7 @@
 	X(CS_ERR_EXPIRED, "expired")                                                               \
 	X(CS_ERR_NOT_YET_VALID, "not yet valid")                                                   \
 	X(CS_ERR_VERIFY, "evidence does not verify")                                               \
-	X(CS_ERR_BINDING, "report data does not match the session binding")                       \
+	X(CS_ERR_BINDING, "report data does not match the session binding")                        \
 	X(CS_ERR_MEASUREMENT, "measurement not among the reference values")                        \
 	X(CS_ERR_TCB, "TCB does not match")                                                        \
 	X(CS_ERR_COLLATERAL, "collateral missing or stale")                                        \
@@ -61,14 +61,14 @@
 	X(CS_ERR_CONFIG, "invalid configuration")                                                  \
 	X(CS_ERR_WRONG_KEY, "key does not open this sealed data")                                  \
 	X(CS_ERR_SEAL_HEADER, "sealed-file header fails authentication")                           \
-	X(CS_ERR_MANIFEST, "sealed directory does not match its manifest")                        \
+	X(CS_ERR_MANIFEST, "sealed directory does not match its manifest")                         \
 	X(CS_ERR_HWID, "endorsement key certificate is for another chip")
 
 enum cs_err {
 #define CS_ERR_ENUM_(name, msg) name,
 	CS_ERRORS(CS_ERR_ENUM_)
 #undef CS_ERR_ENUM_
-	CS_ERR_COUNT_
+	        CS_ERR_COUNT_
 };
 
 /* A fixed, human-readable message; never NULL. */

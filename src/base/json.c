@@ -74,9 +74,11 @@ cs_json_parse(const uint8_t *p, size_t n, size_t max, json_t **out)
 	 * 1e20): read such a document with every number as a double, as ECMAScript would. */
 	if (v == NULL && json_error_code(&jerr) == json_error_numeric_overflow)
 		v = json_loadb((const char *)p, n,
-			       JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL, &jerr);
+		               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY | JSON_DECODE_INT_AS_REAL,
+		               &jerr);
 	if (v == NULL)
-		return json_error_code(&jerr) == json_error_invalid_utf8 ? CS_ERR_UTF8 : CS_ERR_JSON;
+		return json_error_code(&jerr) == json_error_invalid_utf8 ? CS_ERR_UTF8
+		                                                         : CS_ERR_JSON;
 	*out = v;
 	return CS_OK;
 }
@@ -94,13 +96,27 @@ jcs_string(struct cs_buf *out, const char *s, size_t n)
 		size_t elen = 2;
 
 		switch (c) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\f': esc[1] = 'f'; break;
-		case '\r': esc[1] = 'r'; break;
+		case '"':
+			esc[1] = '"';
+			break;
+		case '\\':
+			esc[1] = '\\';
+			break;
+		case '\b':
+			esc[1] = 'b';
+			break;
+		case '\t':
+			esc[1] = 't';
+			break;
+		case '\n':
+			esc[1] = 'n';
+			break;
+		case '\f':
+			esc[1] = 'f';
+			break;
+		case '\r':
+			esc[1] = 'r';
+			break;
 		default:
 			if (c >= 0x20) {
 				TRY(cs_buf_putc(out, c));

@@ -37,7 +37,7 @@ CS_MUST_USE enum cs_err cs_json_dump(struct cs_buf *out, const json_t *v);
  * excludes the terminator, and strings containing NUL are rejected.
  */
 CS_MUST_USE enum cs_err cs_json_get_str(const json_t *obj, const char *key, const char **s,
-					size_t *len);
+                                        size_t *len);
 CS_MUST_USE enum cs_err cs_json_get_obj(const json_t *obj, const char *key, json_t **v);
 CS_MUST_USE enum cs_err cs_json_get_arr(const json_t *obj, const char *key, json_t **v);
 CS_MUST_USE enum cs_err cs_json_get_int(const json_t *obj, const char *key, int64_t *v);

@@ -18,14 +18,14 @@
 
 /* ct may equal pt (in place). ct receives n bytes. */
 CS_MUST_USE enum cs_err cs_gcm_seal(const uint8_t key[CS_GCM_KEY_LEN],
-				    const uint8_t iv[CS_GCM_IV_LEN], const uint8_t *aad,
-				    size_t aad_len, const uint8_t *pt, size_t n, uint8_t *ct,
-				    uint8_t tag[CS_GCM_TAG_LEN]);
+                                    const uint8_t iv[CS_GCM_IV_LEN], const uint8_t *aad,
+                                    size_t aad_len, const uint8_t *pt, size_t n, uint8_t *ct,
+                                    uint8_t tag[CS_GCM_TAG_LEN]);
 /* pt may equal ct. On failure (CS_ERR_DECRYPT) the n bytes at pt are wiped. */
 CS_MUST_USE enum cs_err cs_gcm_open(const uint8_t key[CS_GCM_KEY_LEN],
-				    const uint8_t iv[CS_GCM_IV_LEN], const uint8_t *aad,
-				    size_t aad_len, const uint8_t *ct, size_t n,
-				    const uint8_t tag[CS_GCM_TAG_LEN], uint8_t *pt);
+                                    const uint8_t iv[CS_GCM_IV_LEN], const uint8_t *aad,
+                                    size_t aad_len, const uint8_t *ct, size_t n,
+                                    const uint8_t tag[CS_GCM_TAG_LEN], uint8_t *pt);
 
 /*
  * Streaming GCM: init, aad (any number of times, before any update), update, then seal_final or
@@ -40,8 +40,8 @@ struct cs_gcm {
 };
 
 CS_MUST_USE enum cs_err cs_gcm_init(struct cs_gcm *g, int encrypt,
-				    const uint8_t key[CS_GCM_KEY_LEN],
-				    const uint8_t iv[CS_GCM_IV_LEN]);
+                                    const uint8_t key[CS_GCM_KEY_LEN],
+                                    const uint8_t iv[CS_GCM_IV_LEN]);
 CS_MUST_USE enum cs_err cs_gcm_aad(struct cs_gcm *g, const uint8_t *aad, size_t n);
 CS_MUST_USE enum cs_err cs_gcm_update(struct cs_gcm *g, const uint8_t *in, size_t n, uint8_t *out);
 CS_MUST_USE enum cs_err cs_gcm_seal_final(struct cs_gcm *g, uint8_t tag[CS_GCM_TAG_LEN]);
@@ -50,9 +50,9 @@ void cs_gcm_fini(struct cs_gcm *g);
 
 /* RFC 3394 AES key wrap with a 256-bit KEK: out gets n + 8 bytes; n a multiple of 8, >= 16. */
 CS_MUST_USE enum cs_err cs_aes_kw_wrap(const uint8_t kek[32], const uint8_t *in, size_t n,
-				       uint8_t *out);
+                                       uint8_t *out);
 /* out gets n - 8 bytes; CS_ERR_DECRYPT when the integrity check fails. */
 CS_MUST_USE enum cs_err cs_aes_kw_unwrap(const uint8_t kek[32], const uint8_t *in, size_t n,
-					 uint8_t *out);
+                                         uint8_t *out);
 
 #endif

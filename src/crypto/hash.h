@@ -36,6 +36,6 @@ void cs_hash_fini(struct cs_hash_ctx *c);
 
 /* HMAC of (p, n) under key into out (cs_hash_len(h) bytes). */
 CS_MUST_USE enum cs_err cs_hmac(enum cs_hash h, const uint8_t *key, size_t klen, const uint8_t *p,
-				size_t n, uint8_t *out);
+                                size_t n, uint8_t *out);
 
 #endif

@@ -12,17 +12,17 @@
 /* Ephemeral-static ECDH: appends the shared secret (the x coordinate, coordinate length bytes).
  * Both keys must be on the same curve; peer's point is validated. */
 CS_MUST_USE enum cs_err cs_ecdh(const struct cs_key *priv, const struct cs_key *peer,
-				struct cs_buf *z);
+                                struct cs_buf *z);
 
 /* RSAES-OAEP with SHA-256 and MGF1-SHA-256, empty label. */
 CS_MUST_USE enum cs_err cs_rsa_oaep256_encrypt(const struct cs_key *k, const uint8_t *pt, size_t n,
-					       struct cs_buf *ct);
+                                               struct cs_buf *ct);
 CS_MUST_USE enum cs_err cs_rsa_oaep256_decrypt(const struct cs_key *k, const uint8_t *ct, size_t n,
-					       struct cs_buf *pt);
+                                               struct cs_buf *pt);
 
 /* RSAES-PKCS1-v1_5 encryption. */
 CS_MUST_USE enum cs_err cs_rsa_pkcs1_encrypt(const struct cs_key *k, const uint8_t *pt, size_t n,
-					     struct cs_buf *ct);
+                                             struct cs_buf *ct);
 /*
  * RSAES-PKCS1-v1_5 decryption of a key of exactly key_len bytes, resistant to Bleichenbacher's
  * attack (RFC 7516 §11.5): the result is always key_len bytes in out, either the real key or,
@@ -30,8 +30,8 @@ CS_MUST_USE enum cs_err cs_rsa_pkcs1_encrypt(const struct cs_key *k, const uint8
  * bytes beforehand); which one is chosen is not observable in timing or in the return value.
  */
 CS_MUST_USE enum cs_err cs_rsa_pkcs1_decrypt_key(const struct cs_key *k, const uint8_t *ct,
-						 size_t n, const uint8_t *fallback, size_t key_len,
-						 uint8_t *out);
+                                                 size_t n, const uint8_t *fallback, size_t key_len,
+                                                 uint8_t *out);
 
 /*
  * Ephemeral-static ECDH (JWE ECDH-ES, sender side): generates a fresh key on peer's curve,
@@ -41,7 +41,7 @@ CS_MUST_USE enum cs_err cs_rsa_pkcs1_decrypt_key(const struct cs_key *k, const u
  * as cs_key_generate + cs_ecdh + cs_key_ec_to_raw, about twice as fast (ecdh_eph.c says why).
  */
 CS_MUST_USE enum cs_err cs_ecdh_ephemeral(const struct cs_key *peer, uint8_t *x, uint8_t *y,
-					  struct cs_buf *z);
+                                          struct cs_buf *z);
 
 /*
  * ECDH with the peer given as raw coordinates (JWE ECDH-ES, recipient side: the header's "epk"):
@@ -50,6 +50,6 @@ CS_MUST_USE enum cs_err cs_ecdh_ephemeral(const struct cs_key *peer, uint8_t *x,
  * Same result as cs_key_ec_from_raw + cs_ecdh, about twice as fast (ecdh_eph.c says why).
  */
 CS_MUST_USE enum cs_err cs_ecdh_raw_peer(const struct cs_key *priv, const uint8_t *x, size_t xlen,
-					 const uint8_t *y, size_t ylen, struct cs_buf *z);
+                                         const uint8_t *y, size_t ylen, struct cs_buf *z);
 
 #endif

@@ -18,16 +18,16 @@
 
 /* What the broker asks a verifier to check. Everything is borrowed. */
 struct cs_verify_in {
-	const json_t *evidence;           /* tee-evidence.primary_evidence (or the device entry) */
-	const uint8_t *report_data;       /* the expected binding, CS_REPORT_DATA_LEN bytes */
-	const uint8_t *init_data_digest;  /* NULL when the request carried no init-data */
-	size_t init_data_digest_len;      /* 32, 48 or 64 */
-	int64_t at;                       /* verification time, Unix seconds */
+	const json_t *evidence;          /* tee-evidence.primary_evidence (or the device entry) */
+	const uint8_t *report_data;      /* the expected binding, CS_REPORT_DATA_LEN bytes */
+	const uint8_t *init_data_digest; /* NULL when the request carried no init-data */
+	size_t init_data_digest_len;     /* 32, 48 or 64 */
+	int64_t at;                      /* verification time, Unix seconds */
 };
 
 /* Verifier configuration: trust anchors and collateral, from the KBS configuration. */
 struct cs_verify_cfg {
-	const char *roots_dir;      /* pinned vendor roots, or test roots for sim-* (NULL: built-in) */
+	const char *roots_dir; /* pinned vendor roots, or test roots for sim-* (NULL: built-in) */
 	const char *collateral_dir; /* cached / imported collateral (NULL: none) */
 	bool offline;               /* never fetch collateral from the network */
 };
@@ -40,9 +40,9 @@ struct cs_tee_ops {
 	void (*verifier_free)(void *state);
 
 	/*
-	 * Verifies in->evidence: signature and chain to pinned roots at in->at, report data equal to
-	 * in->report_data, init-data digest when given. On CS_OK returns owned claims (a JSON object,
-	 * named as Trustee's verifier for this TEE names them) through *claims.
+	 * Verifies in->evidence: signature and chain to pinned roots at in->at, report data equal
+	 * to in->report_data, init-data digest when given. On CS_OK returns owned claims (a JSON
+	 * object, named as Trustee's verifier for this TEE names them) through *claims.
 	 */
 	enum cs_err (*verify)(void *state, const struct cs_verify_in *in, json_t **claims);
 

@@ -31,18 +31,42 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		enum cs_err e;
 
 		switch (op % 12) {
-		case 0: e = cs_rd_u8(&r, &v8); break;
-		case 1: e = cs_rd_u16le(&r, &v16); break;
-		case 2: e = cs_rd_u16be(&r, &v16); break;
-		case 3: e = cs_rd_u32le(&r, &v32); break;
-		case 4: e = cs_rd_u32be(&r, &v32); break;
-		case 5: e = cs_rd_u64le(&r, &v64); break;
-		case 6: e = cs_rd_u64be(&r, &v64); break;
-		case 7: e = cs_rd_bytes(&r, n, &p); break;
-		case 8: e = cs_rd_copy(&r, tmp, n); break;
-		case 9: e = cs_rd_zero(&r, n); break;
-		case 10: e = cs_rd_sub(&r, n, &sub); break;
-		default: e = cs_rd_skip(&r, n); break;
+		case 0:
+			e = cs_rd_u8(&r, &v8);
+			break;
+		case 1:
+			e = cs_rd_u16le(&r, &v16);
+			break;
+		case 2:
+			e = cs_rd_u16be(&r, &v16);
+			break;
+		case 3:
+			e = cs_rd_u32le(&r, &v32);
+			break;
+		case 4:
+			e = cs_rd_u32be(&r, &v32);
+			break;
+		case 5:
+			e = cs_rd_u64le(&r, &v64);
+			break;
+		case 6:
+			e = cs_rd_u64be(&r, &v64);
+			break;
+		case 7:
+			e = cs_rd_bytes(&r, n, &p);
+			break;
+		case 8:
+			e = cs_rd_copy(&r, tmp, n);
+			break;
+		case 9:
+			e = cs_rd_zero(&r, n);
+			break;
+		case 10:
+			e = cs_rd_sub(&r, n, &sub);
+			break;
+		default:
+			e = cs_rd_skip(&r, n);
+			break;
 		}
 		if (r.off > r.len || (e != CS_OK && r.off != before))
 			abort();

@@ -33,7 +33,7 @@ static int t_checks;
 		if (t_got_ != (want)) {                                                            \
 			t_failed++;                                                                \
 			fprintf(stderr, "%s:%d: %s: got %s, want %s\n", __FILE__, __LINE__, #expr, \
-				cs_err_name(t_got_), cs_err_name(want));                           \
+			        cs_err_name(t_got_), cs_err_name(want));                           \
 		}                                                                                  \
 	} while (0)
 
@@ -45,7 +45,7 @@ static int t_checks;
 		if (memcmp((a), (b), (n)) != 0) {                                                  \
 			t_failed++;                                                                \
 			fprintf(stderr, "%s:%d: bytes differ: %s vs %s\n", __FILE__, __LINE__, #a, \
-				#b);                                                               \
+			        #b);                                                               \
 		}                                                                                  \
 	} while (0)
 
@@ -55,8 +55,9 @@ static int t_checks;
 		t_checks++;                                                                        \
 		if (t_a_ == NULL || t_b_ == NULL || strcmp(t_a_, t_b_) != 0) {                     \
 			t_failed++;                                                                \
-			fprintf(stderr, "%s:%d: strings differ:\n  got  %s\n  want %s\n", __FILE__, \
-				__LINE__, t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");         \
+			fprintf(stderr, "%s:%d: strings differ:\n  got  %s\n  want %s\n",          \
+			        __FILE__, __LINE__, t_a_ ? t_a_ : "(null)",                        \
+			        t_b_ ? t_b_ : "(null)");                                           \
 		}                                                                                  \
 	} while (0)
 
@@ -64,7 +65,7 @@ static int t_checks;
 	do {                                                                                       \
 		int t_before_ = t_failed;                                                          \
 		fn();                                                                              \
-		printf("%-40s %s\n", #fn, t_failed == t_before_ ? "ok" : "FAILED");               \
+		printf("%-40s %s\n", #fn, t_failed == t_before_ ? "ok" : "FAILED");                \
 	} while (0)
 
 static inline int

@@ -44,8 +44,8 @@ test_rfc4648(void)
 	static const char *plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
 	static const char *b64[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	static const char *url[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
-	static const char *hex[] = {"", "66", "666f", "666f6f", "666f6f62", "666f6f6261",
-				    "666f6f626172"};
+	static const char *hex[] = {"",         "66",         "666f",        "666f6f",
+	                            "666f6f62", "666f6f6261", "666f6f626172"};
 
 	for (size_t i = 0; i < 7; i++) {
 		roundtrip(cs_b64_encode, cs_b64_decode, plain[i], b64[i]);

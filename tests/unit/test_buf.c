@@ -32,9 +32,9 @@ static void
 test_ints(void)
 {
 	struct cs_buf b;
-	static const uint8_t want[] = {0x02, 0x01, 0x01, 0x02, 0x04, 0x03, 0x02, 0x01,
-				       0x01, 0x02, 0x03, 0x04, 8, 7, 6, 5, 4, 3, 2, 1,
-				       1, 2, 3, 4, 5, 6, 7, 8};
+	static const uint8_t want[] = {0x02, 0x01, 0x01, 0x02, 0x04, 0x03, 0x02, 0x01, 0x01, 0x02,
+	                               0x03, 0x04, 8,    7,    6,    5,    4,    3,    2,    1,
+	                               1,    2,    3,    4,    5,    6,    7,    8};
 	uint8_t *p;
 	size_t len;
 

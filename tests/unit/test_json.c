@@ -27,21 +27,22 @@ static void
 test_rfc8785_examples(void)
 {
 	jcs_case("{\n  \"numbers\": [333333333.33333329, 1E30, 4.50, 2e-3, "
-		 "0.000000000000000000000000001],\n"
-		 "  \"string\": \"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\",\n"
-		 "  \"literals\": [null, true, false]\n}",
-		 "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,"
-		 "1e-27],\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}",
-		 CS_OK);
-	jcs_case("{\"\\u20ac\": \"Euro Sign\", \"\\r\": \"Carriage Return\", \"\\ufb33\": \"Hebrew "
-		 "Letter Dalet With Dagesh\", \"1\": \"One\", \"\\ud83d\\ude00\": \"Emoji: Grinning "
-		 "Face\", \"\\u0080\": \"Control\", \"\\u00f6\": \"Latin Small Letter O With "
-		 "Diaeresis\"}",
-		 "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\",\"\xc3\xb6\":"
-		 "\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\","
-		 "\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":\"Hebrew Letter "
-		 "Dalet With Dagesh\"}",
-		 CS_OK);
+	         "0.000000000000000000000000001],\n"
+	         "  \"string\": \"\\u20ac$\\u000F\\u000aA'\\u0042\\u0022\\u005c\\\\\\\"\\/\",\n"
+	         "  \"literals\": [null, true, false]\n}",
+	         "{\"literals\":[null,true,false],\"numbers\":[333333333.3333333,1e+30,4.5,0.002,"
+	         "1e-27],\"string\":\"\xe2\x82\xac$\\u000f\\nA'B\\\"\\\\\\\\\\\"/\"}",
+	         CS_OK);
+	jcs_case(
+	        "{\"\\u20ac\": \"Euro Sign\", \"\\r\": \"Carriage Return\", \"\\ufb33\": \"Hebrew "
+	        "Letter Dalet With Dagesh\", \"1\": \"One\", \"\\ud83d\\ude00\": \"Emoji: Grinning "
+	        "Face\", \"\\u0080\": \"Control\", \"\\u00f6\": \"Latin Small Letter O With "
+	        "Diaeresis\"}",
+	        "{\"\\r\":\"Carriage Return\",\"1\":\"One\",\"\xc2\x80\":\"Control\",\"\xc3\xb6\":"
+	        "\"Latin Small Letter O With Diaeresis\",\"\xe2\x82\xac\":\"Euro Sign\","
+	        "\"\xf0\x9f\x98\x80\":\"Emoji: Grinning Face\",\"\xef\xac\xb3\":\"Hebrew Letter "
+	        "Dalet With Dagesh\"}",
+	        CS_OK);
 }
 
 static void
@@ -103,23 +104,23 @@ test_tricky(void)
 {
 	/* Integers beyond 2^53 serialize as the double they round to, as in ECMAScript. */
 	jcs_case("[9007199254740993, -0, 0.0, 1.0, 100, 1e21, 1e20, 123e-9, 1e-7, 1E+2]",
-		 "[9007199254740992,0,0,1,100,1e+21,100000000000000000000,1.23e-7,1e-7,100]",
-		 CS_OK);
+	         "[9007199254740992,0,0,1,100,1e+21,100000000000000000000,1.23e-7,1e-7,100]",
+	         CS_OK);
 	/* Escapes: only C0, quote and backslash; DEL, U+2028, '/' and non-ASCII stay raw. */
 	jcs_case("\"\\u0000x\"", NULL, CS_ERR_JSON);
 	jcs_case("\"\\u0001\\u001f\\b\\t\\n\\f\\r\\u007f\\u2028\\/\"",
-		 "\"\\u0001\\u001f\\b\\t\\n\\f\\r\x7f\xe2\x80\xa8/\"", CS_OK);
+	         "\"\\u0001\\u001f\\b\\t\\n\\f\\r\x7f\xe2\x80\xa8/\"", CS_OK);
 	/* Nested objects are sorted at every level; arrays keep their order. */
 	jcs_case("{\"b\":{\"z\":1,\"a\":[3,1,{\"y\":true,\"x\":null}]},\"a\":\"\"}",
-		 "{\"a\":\"\",\"b\":{\"a\":[3,1,{\"x\":null,\"y\":true}],\"z\":1}}", CS_OK);
+	         "{\"a\":\"\",\"b\":{\"a\":[3,1,{\"x\":null,\"y\":true}],\"z\":1}}", CS_OK);
 	/* Keys that differ only in length, and the empty key. */
 	jcs_case("{\"ab\":1,\"a\":2,\"\":3}", "{\"\":3,\"a\":2,\"ab\":1}", CS_OK);
 	/* Trustee's report-data input: the EC JWK serializes as alg, crv, kty, x, y. */
 	jcs_case("{\"tee-pubkey\":{\"kty\":\"EC\",\"crv\":\"P-256\",\"alg\":\"ECDH-ES+A256KW\","
-		 "\"x\":\"X\",\"y\":\"Y\"},\"nonce\":\"N\",\"additional-evidence\":\"\"}",
-		 "{\"additional-evidence\":\"\",\"nonce\":\"N\",\"tee-pubkey\":{\"alg\":\"ECDH-ES+"
-		 "A256KW\",\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"X\",\"y\":\"Y\"}}",
-		 CS_OK);
+	         "\"x\":\"X\",\"y\":\"Y\"},\"nonce\":\"N\",\"additional-evidence\":\"\"}",
+	         "{\"additional-evidence\":\"\",\"nonce\":\"N\",\"tee-pubkey\":{\"alg\":\"ECDH-ES+"
+	         "A256KW\",\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"X\",\"y\":\"Y\"}}",
+	         CS_OK);
 	jcs_case("[]", "[]", CS_OK);
 	jcs_case("{}", "{}", CS_OK);
 	jcs_case("\"\"", "\"\"", CS_OK);
@@ -140,9 +141,10 @@ test_parse_limits(void)
 	jcs_case("[NaN]", NULL, CS_ERR_JSON);
 	/* Beyond int64: read as doubles, printed as ECMAScript does, and readable again. */
 	jcs_case("[99999999999999999999999, 1]", "[1e+23,1]", CS_OK);
-	jcs_case("[1E20, 9223372036854775807]", "[100000000000000000000,9223372036854776000]", CS_OK);
+	jcs_case("[1E20, 9223372036854775807]", "[100000000000000000000,9223372036854776000]",
+	         CS_OK);
 	jcs_case("[100000000000000000000,9223372036854776000]",
-		 "[100000000000000000000,9223372036854776000]", CS_OK);
+	         "[100000000000000000000,9223372036854776000]", CS_OK);
 	jcs_case("[1e400]", NULL, CS_ERR_JSON);
 
 	/* Depth: exactly the limit passes, one more fails before parsing. */
@@ -172,7 +174,7 @@ static void
 test_accessors(void)
 {
 	const char *in = "{\"s\":\"abc\",\"i\":-5,\"b\":true,\"o\":{},\"a\":[],\"u\":\"AQID\","
-			 "\"bad\":\"AQID=\"}";
+	                 "\"bad\":\"AQID=\"}";
 	json_t *v = NULL, *x;
 	const char *s;
 	size_t n;

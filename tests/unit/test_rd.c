@@ -52,10 +52,18 @@ test_edges(void)
 
 			cs_rd_init(&r, data, len);
 			switch (n) {
-			case 1: e = cs_rd_u8(&r, &v8); break;
-			case 2: e = cs_rd_u16be(&r, &v16); break;
-			case 4: e = cs_rd_u32le(&r, &v32); break;
-			default: e = cs_rd_u64be(&r, &v64); break;
+			case 1:
+				e = cs_rd_u8(&r, &v8);
+				break;
+			case 2:
+				e = cs_rd_u16be(&r, &v16);
+				break;
+			case 4:
+				e = cs_rd_u32le(&r, &v32);
+				break;
+			default:
+				e = cs_rd_u64be(&r, &v64);
+				break;
 			}
 			if (len < n) {
 				CHECK_ERR(e, CS_ERR_TRUNCATED);
