@@ -258,6 +258,11 @@ setup_routes(void)
 	chip_k(c, 0x07); /* far more than a certificate */
 	vcek_path(p, sizeof(p), "Genoa", c, 64);
 	route(p, 200, "big", NULL, NULL, 0);
+	chip_k(c,
+	       0x08); /* Retry-After as an HTTP-date: the default backoff, then the certificate */
+	vcek_path(p, sizeof(p), "Genoa", c, 64);
+	route(p, 429, NULL, "Retry-After", "Wed, 21 Oct 2026 07:28:00 GMT", 0);
+	route(p, 200, "vcek.der", NULL, NULL, 0);
 	route("/vcek/v1/Genoa/cert_chain", 200, "chain.pem", NULL, NULL, 0);
 	route("/vcek/v1/Genoa/crl", 200, "crl.der", NULL, NULL, 0);
 	route("/vcek/v1/Milan/cert_chain", 429, NULL, "Retry-After", "1", 0);
@@ -322,6 +327,12 @@ test_vcek_fetch(void)
 	kds.attempts = 3;
 	kds.backoff_max_ms = 0;
 	chip_k(c, 0x03);
+	before = log_lines(NULL, 0);
+	CHECK_OK(cs_snp_kds_fetch_vcek(cache, &kds, CS_SNP_GENOA, c, &tcb, &out));
+	CHECK(log_lines(NULL, 0) == before + 2);
+	/* Retry-After as an HTTP-date: retried and served (that the default wait, not 0 s, is used
+	 * is in on_header and not observable here without timing). */
+	chip_k(c, 0x08);
 	before = log_lines(NULL, 0);
 	CHECK_OK(cs_snp_kds_fetch_vcek(cache, &kds, CS_SNP_GENOA, c, &tcb, &out));
 	CHECK(log_lines(NULL, 0) == before + 2);
@@ -399,6 +410,10 @@ test_chain_and_bases(void)
 	kds.base = "http://kdsintf.amd.com";
 	CHECK_ERR(cs_snp_kds_fetch_vcek(NULL, &kds, CS_SNP_GENOA, chip, &tcb, &out), CS_ERR_CONFIG);
 	kds.base = "http://127.0.0.1.evil.example";
+	CHECK_ERR(cs_snp_kds_fetch_vcek(NULL, &kds, CS_SNP_GENOA, chip, &tcb, &out), CS_ERR_CONFIG);
+	kds.base = "http://127.0.0.1:1@kds.example";
+	CHECK_ERR(cs_snp_kds_fetch_vcek(NULL, &kds, CS_SNP_GENOA, chip, &tcb, &out), CS_ERR_CONFIG);
+	kds.base = "http://localhost@kds.example";
 	CHECK_ERR(cs_snp_kds_fetch_vcek(NULL, &kds, CS_SNP_GENOA, chip, &tcb, &out), CS_ERR_CONFIG);
 	kds.base = "ftp://127.0.0.1";
 	CHECK_ERR(cs_snp_kds_fetch_vcek(NULL, &kds, CS_SNP_GENOA, chip, &tcb, &out), CS_ERR_CONFIG);

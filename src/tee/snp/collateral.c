@@ -300,13 +300,15 @@ on_header(char *p, size_t size, size_t nmemb, void *arg)
 
 	if (n > sizeof(name) - 1 && strncasecmp(p, name, sizeof(name) - 1) == 0) {
 		long v = 0;
-		size_t i = sizeof(name) - 1;
+		size_t i = sizeof(name) - 1, start;
 
 		while (i < n && p[i] == ' ')
 			i++;
-		for (; i < n && p[i] >= '0' && p[i] <= '9' && v < 100000; i++)
+		for (start = i; i < n && p[i] >= '0' && p[i] <= '9' && v < 100000; i++)
 			v = v * 10 + (p[i] - '0');
-		f->retry_after = v;
+		/* delay-seconds; an HTTP-date (or nothing) leaves the default backoff */
+		if (i > start)
+			f->retry_after = v;
 	}
 	return n;
 }
@@ -336,8 +338,19 @@ base_protocols(const char *base)
 	for (size_t i = 0; i < sizeof(loop) / sizeof(loop[0]); i++) {
 		size_t n = strlen(loop[i]);
 
-		if (strncmp(host, loop[i], n) == 0 &&
-		    (host[n] == '\0' || host[n] == ':' || host[n] == '/'))
+		const char *q = host + n;
+
+		if (strncmp(host, loop[i], n) != 0)
+			continue;
+		/* Only a port may follow the host: "http://127.0.0.1:1@host" names another host. */
+		if (*q == ':') {
+			size_t digits = strspn(q + 1, "0123456789");
+
+			if (digits == 0 || digits > 5)
+				return NULL;
+			q += 1 + digits;
+		}
+		if (*q == '\0' || *q == '/')
 			return "http";
 	}
 	return NULL;
