@@ -68,6 +68,7 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	struct cs_ear_submod mod = {0};
 	struct cs_ear_meta meta;
 	struct cs_policy_env env;
+	struct cs_appraise_info ai;
 	json_t *claims = NULL, *rt = NULL, *ear = NULL, *idc = NULL;
 	enum cs_err err;
 
@@ -92,8 +93,11 @@ cs_as_attest(const struct cs_as *as, const char *tee, const struct cs_attest_req
 	env.store = as->store;
 	env.rv = &as->refvals;
 	env.now = now;
-	if ((err = cs_appraise(&env, tee, claims, &mod.tv, info)) != CS_OK)
+	if ((err = cs_appraise(&env, tee, claims, &mod.tv, &ai)) != CS_OK)
 		goto out;
+	if (info != NULL)
+		*info = ai;
+	mod.policy_id = ai.policy_id[0] != '\0' ? ai.policy_id : NULL;
 	rt = json_pack("{s:s%,s:O}", "nonce", req->nonce, req->nonce_len, "tee-pubkey",
 	               req->tee_pubkey);
 	if (rt == NULL) {

@@ -192,7 +192,8 @@ submod_json(const struct cs_ear_submod *m, json_t **out)
 		json_object_set_new(ev, "init_data_claims", json_deep_copy(m->init_data_claims));
 	sm = json_pack("{s:s,s:o,s:s,s:o}", "ear.status",
 	               cs_ear_status_name(cs_tvec_status(&m->tv)), "ear.trustworthiness-vector", tv,
-	               "ear.appraisal-policy-id", "default", "ear.veraison.annotated-evidence", ev);
+	               "ear.appraisal-policy-id", m->policy_id != NULL ? m->policy_id : "default",
+	               "ear.veraison.annotated-evidence", ev);
 	ENSURE(sm != NULL && tv != NULL && ev != NULL, CS_ERR_NOMEM);
 	*out = sm;
 	return CS_OK;

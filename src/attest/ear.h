@@ -7,7 +7,7 @@
  *    "ear.verifier-id": {"developer": "...", "build": "..."},
  *    "submods": {"cpu0": {"ear.status": "affirming|warning|contraindicated|none",
  *                         "ear.trustworthiness-vector": {<8 AR4SI claims>},
- *                         "ear.appraisal-policy-id": "default",
+ *                         "ear.appraisal-policy-id": "default" or the stored policy's id,
  *                         "ear.veraison.annotated-evidence": {
  *                             "<tee>": {verifier claims, minus report_data},
  *                             "report_data": "<hex of the 64-byte binding>",
@@ -68,6 +68,7 @@ struct cs_ear_submod {
 	const uint8_t *init_data;   /* the init-data digest, or NULL */
 	size_t init_data_len;
 	const json_t *init_data_claims; /* the init-data's [data] table, or NULL */
+	const char *policy_id;          /* the stored appraisal policy's id; NULL: "default" */
 };
 
 struct cs_ear_meta {

@@ -117,6 +117,9 @@ def populate(b, key, tmp, secret):
     c.auth()
     c.attest()
     u.check(c.resource("default/key/k1") == secret, "secret released")
+    cpu0 = json.loads(base64.urlsafe_b64decode(c.token.split(".")[1] + "==="))["submods"]["cpu0"]
+    u.check(cpu0.get("ear.appraisal-policy-id") == "sample-ap",
+            "the token names the stored appraisal policy (%r)" % cpu0.get("ear.appraisal-policy-id"))
     for path, status in (("default/closed/x", 403), ("default/key/missing", 404)):
         try:
             c.resource(path)
