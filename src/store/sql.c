@@ -46,6 +46,7 @@ struct wop {
 	void *arg;
 	enum cs_err err;
 	bool done;
+	bool relaxed; /* may commit without power-loss durability (sql_driver.set_durable) */
 	struct wop *next;
 };
 
@@ -143,15 +144,19 @@ run_batch(struct be *b, struct wop *batch)
 {
 	struct conn *c = NULL;
 	struct wop *w;
-	bool many = batch->next != NULL;
+	bool many = batch->next != NULL, durable = false;
 	enum cs_err err;
 
+	/* The batch is durable as soon as one of its writes must be. */
+	for (w = batch; w != NULL; w = w->next)
+		durable |= !w->relaxed;
 	err = acquire(b, &c);
-	if (err == CS_OK) {
+	if (err == CS_OK && b->d->set_durable != NULL)
+		err = b->d->set_durable(c->h, durable);
+	if (err == CS_OK)
 		err = wbegin(b, c);
-		if (err != CS_OK)
-			release(b, c);
-	}
+	if (err != CS_OK && c != NULL)
+		release(b, c);
 	if (err != CS_OK) {
 		for (w = batch; w != NULL; w = w->next)
 			w->err = err;
@@ -184,12 +189,35 @@ run_batch(struct be *b, struct wop *batch)
  * takes the whole queue and runs it as one transaction; otherwise it waits, and either finds its
  * operation done by a leader or leads the next batch itself. A write still returns only after its
  * own transaction committed durably, but concurrent writers share one fsync instead of queueing
- * for one each. Alone, a writer runs at once, as before.
+ * for one each. Alone, a writer runs at once, as before. A leader takes only the writes of its own
+ * durability class (wop.relaxed), so that a relaxed write never pays for an fsync of durable
+ * ones batched with it, and a durable one is never committed relaxed.
  */
-static enum cs_err
-write_group(struct be *b, wfn fn, void *arg)
+
+/* Unlinks the queued writes of one class, in queue order, and returns them as a list. */
+static struct wop *
+take_class(struct be *b, bool relaxed)
 {
-	struct wop op = {fn, arg, CS_OK, false, NULL};
+	struct wop *batch = NULL, **bt = &batch, **pp = &b->qhead, *w;
+
+	while ((w = *pp) != NULL) {
+		if (w->relaxed == relaxed) {
+			*pp = w->next;
+			w->next = NULL;
+			*bt = w;
+			bt = &w->next;
+		} else {
+			pp = &w->next;
+		}
+	}
+	b->qtail = pp;
+	return batch;
+}
+
+static enum cs_err
+write_group(struct be *b, wfn fn, void *arg, bool relaxed)
+{
+	struct wop op = {fn, arg, CS_OK, false, relaxed, NULL};
 	struct wop *batch, *w, *next;
 
 	pthread_mutex_lock(&b->gmu);
@@ -202,9 +230,7 @@ write_group(struct be *b, wfn fn, void *arg)
 		return op.err;
 	}
 	b->leading = true;
-	batch = b->qhead; /* our op is in it: it was queued and is not done */
-	b->qhead = NULL;
-	b->qtail = &b->qhead;
+	batch = take_class(b, relaxed); /* our op is in it: it was queued and is not done */
 	pthread_mutex_unlock(&b->gmu);
 
 	run_batch(b, batch);
@@ -235,16 +261,27 @@ stmt_fn(struct be *b, struct conn *c, void *arg)
 	return b->d->run(c->h, o->i, o->ps, o->n, NULL, NULL, &o->changes);
 }
 
+/*
+ * Runs one write statement, committed durably (relaxed false) or to survive a crash of this
+ * process only (relaxed true: see sql_driver.set_durable); *changes (may be NULL) gets rows.
+ */
+static enum cs_err
+run_write_as(struct be *b, bool relaxed, enum sql_st i, const struct param *ps, size_t n,
+             int64_t *changes)
+{
+	struct stmt_op o = {i, ps, n, 0};
+
+	TRY(write_group(b, stmt_fn, &o, relaxed));
+	if (changes != NULL)
+		*changes = o.changes;
+	return CS_OK;
+}
+
 /* Runs one write statement, durably committed; *changes (may be NULL) gets rows. */
 static enum cs_err
 run_write(struct be *b, enum sql_st i, const struct param *ps, size_t n, int64_t *changes)
 {
-	struct stmt_op o = {i, ps, n, 0};
-
-	TRY(write_group(b, stmt_fn, &o));
-	if (changes != NULL)
-		*changes = o.changes;
-	return CS_OK;
+	return run_write_as(b, false, i, ps, n, changes);
 }
 
 /* run_write for DELETEs: CS_ERR_NOT_FOUND when no row matched. */
@@ -421,7 +458,7 @@ put_next(struct be *b, enum sql_st maxv_st, const struct param *key, size_t nkey
 {
 	struct put_op o = {maxv_st, ins_st, key, nkey, fill, arg, 0};
 
-	TRY(write_group(b, put_fn, &o));
+	TRY(write_group(b, put_fn, &o, false));
 	*version = o.version;
 	return CS_OK;
 }
@@ -679,8 +716,8 @@ rv_delete(void *be, const char *name)
 static enum cs_err
 nonce_record(void *be, const uint8_t *digest, size_t len, int64_t expires)
 {
-	/* The primary key makes a second insert fail: CS_ERR_EXISTS. */
-	return run_write(be, ST_NONCE_INS, PARAMS(PB(digest, len), PI(expires)), NULL);
+	/* The primary key makes a second insert fail: CS_ERR_EXISTS. Relaxed commit: store.h. */
+	return run_write_as(be, true, ST_NONCE_INS, PARAMS(PB(digest, len), PI(expires)), NULL);
 }
 
 static enum cs_err
@@ -688,7 +725,7 @@ nonce_purge(void *be, int64_t now, uint64_t *purged)
 {
 	int64_t n = 0;
 
-	TRY(run_write(be, ST_NONCE_PURGE, PARAMS(PI(now)), &n));
+	TRY(run_write_as(be, true, ST_NONCE_PURGE, PARAMS(PI(now)), &n));
 	*purged = n > 0 ? (uint64_t)n : 0;
 	return CS_OK;
 }
@@ -765,7 +802,7 @@ audit_append(void *be, int64_t time, const char *kind, const char *body, size_t 
 {
 	struct audit_op o = {time, kind, body, body_len, chain, arg, 0};
 
-	TRY(write_group(be, audit_fn, &o));
+	TRY(write_group(be, audit_fn, &o, false));
 	*seq = o.seq;
 	return CS_OK;
 }

@@ -94,6 +94,13 @@ struct sql_driver {
 	/* True while a transaction is open (a failed path left it): release rolls it back. */
 	bool (*in_txn)(void *conn);
 	/*
+	 * Optional (NULL: every commit is durable). Called outside any transaction, before begin:
+	 * durable false makes the next commits survive a crash of this process (kill -9) but not
+	 * necessarily a power loss or an OS crash; true restores durable commits. Used only for
+	 * the nonce table (store.h, cs_store_nonce_record, says why that is enough).
+	 */
+	enum cs_err (*set_durable)(void *conn, bool durable);
+	/*
 	 * Runs statement st with ps; calls fn (may be NULL) for each row; *changes (may be NULL)
 	 * gets the rows a write changed.
 	 */

@@ -1,8 +1,9 @@
 /*
  * The SQLite driver of the SQL layer (sql.h): one database file in WAL mode with
  * synchronous=FULL, so a commit is durable when COMMIT returns (the WAL is fsynced), and readers
- * never block the writer. Each connection is used by one thread at a time (SQLITE_OPEN_NOMUTEX)
- * and keeps its statements prepared; busy_timeout covers other processes on the same file.
+ * never block the writer; nonce records alone commit with synchronous=NORMAL (sq_set_durable). Each
+ * connection is used by one thread at a time (SQLITE_OPEN_NOMUTEX) and keeps its statements
+ * prepared; busy_timeout covers other processes on the same file.
  */
 #include <fcntl.h>
 #include <sqlite3.h>
@@ -98,8 +99,19 @@ static const char *const st_sql[ST_COUNT_] = {
 
 static const struct sql_driver sqlite_driver_;
 
-enum { CTL_BEGIN, CTL_BEGIN_IMM, CTL_COMMIT, CTL_ROLLBACK, CTL_COUNT_ };
-static const char *const ctl_sql[CTL_COUNT_] = {"BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK"};
+enum {
+	CTL_BEGIN,
+	CTL_BEGIN_IMM,
+	CTL_COMMIT,
+	CTL_ROLLBACK,
+	CTL_SYNC_FULL,
+	CTL_SYNC_NORMAL,
+	CTL_COUNT_
+};
+static const char *const ctl_sql[CTL_COUNT_] = {
+        "BEGIN",    "BEGIN IMMEDIATE",           "COMMIT",
+        "ROLLBACK", "PRAGMA synchronous = FULL", "PRAGMA synchronous = NORMAL",
+};
 
 struct sq_cfg {
 	char *path;
@@ -110,6 +122,7 @@ struct sq_conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[ST_COUNT_];
 	sqlite3_stmt *ctl[CTL_COUNT_];
+	bool relaxed; /* synchronous=NORMAL is in force (sq_set_durable) */
 };
 
 static enum cs_err
@@ -255,6 +268,24 @@ sq_begin(void *conn, bool write)
 	return ctl(conn, write ? CTL_BEGIN_IMM : CTL_BEGIN);
 }
 
+/*
+ * WAL with synchronous=NORMAL: COMMIT writes the WAL but does not fsync it, so the transaction
+ * survives a crash of this process (the data is in the OS's page cache) but may be rolled back by
+ * a power loss or an OS crash; the database stays consistent either way. The next FULL commit on
+ * any connection fsyncs the WAL, and with it every NORMAL transaction written before it.
+ */
+static enum cs_err
+sq_set_durable(void *conn, bool durable)
+{
+	struct sq_conn *c = conn;
+
+	if (c->relaxed == !durable)
+		return CS_OK;
+	TRY(ctl(c, durable ? CTL_SYNC_FULL : CTL_SYNC_NORMAL));
+	c->relaxed = !durable;
+	return CS_OK;
+}
+
 static bool
 sq_in_txn(void *conn)
 {
@@ -353,6 +384,7 @@ static const struct sql_driver sqlite_driver_ = {
         .begin = sq_begin,
         .end = sq_end,
         .in_txn = sq_in_txn,
+        .set_durable = sq_set_durable,
         .run = sq_run,
         .col_int = sq_col_int,
         .col_blob = sq_col_blob,

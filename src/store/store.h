@@ -213,6 +213,12 @@ CS_MUST_USE enum cs_err cs_store_refval_delete(struct cs_store *s, const char *n
  * Records digest (borrowed, 1..64 bytes; e.g. SHA-256 of a challenge nonce) as consumed until
  * `expires`. CS_ERR_EXISTS when it is already recorded (expired or not, until purged): the
  * insert is atomic, so of two replicas racing on one nonce exactly one gets CS_OK.
+ * Durability is weaker than every other write's, on purpose: on SQLite the record survives a
+ * crash of the process (kill -9) but a power loss or OS crash may drop the last few (WAL with
+ * synchronous=NORMAL; any later durable write makes them durable too). Losing one re-opens replay
+ * of that challenge only until `expires`, and a replayed attestation stays bound to the original
+ * tee-pubkey, whose private key the replayer lacks (docs/ARCHITECTURE.md, "Nonce records").
+ * PostgreSQL commits them durably like everything else.
  */
 CS_MUST_USE enum cs_err cs_store_nonce_record(struct cs_store *s, const uint8_t *digest, size_t len,
                                               int64_t expires);

@@ -153,14 +153,16 @@ check_round(int round, uint32_t acked)
 	cs_store_free(s);
 }
 
-/* One round: kill the writer after a number of acknowledgements that varies with round. */
-static void
-crash_round(int round)
+/*
+ * Forks writer(round, fd), which writes and acknowledges indices 0, 1, ... on fd; SIGKILLs it
+ * after target acknowledgements; returns how many it acknowledged (those written before the kill
+ * included).
+ */
+static uint32_t
+crash_kill_after(void (*writer)(int round, int fd), int round, uint32_t target)
 {
 	int fds[2], status = 0;
 	uint32_t i = 0, acked = 0;
-	/* Kill after a varying number of acknowledgements: 5 .. ~200. */
-	uint32_t target = 5 + (uint32_t)(round * 37 % 200);
 	pid_t pid;
 
 	CHECK(pipe(fds) == 0);
@@ -168,7 +170,8 @@ crash_round(int round)
 	pid = fork();
 	if (pid == 0) {
 		close(fds[0]);
-		child(round, fds[1]);
+		writer(round, fds[1]);
+		_exit(0);
 	}
 	close(fds[1]);
 	CHECK(pid > 0);
@@ -178,6 +181,8 @@ crash_round(int round)
 	}
 	kill(pid, SIGKILL);
 	CHECK(waitpid(pid, &status, 0) == pid);
+	if (!WIFSIGNALED(status))
+		printf("the writer exited with %d before the kill\n", WEXITSTATUS(status));
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	/* Acknowledgements written before the kill are acknowledged too. */
 	while (read_ack(fds[0], &i)) {
@@ -186,7 +191,17 @@ crash_round(int round)
 	}
 	close(fds[0]);
 	CHECK(acked >= target);
-	check_round(round, acked);
+	return acked;
+}
+
+/* One round: kill the writer after a number of acknowledgements that varies with round. */
+static void
+crash_round(int round)
+{
+	/* Kill after a varying number of acknowledgements: 5 .. ~200. */
+	uint32_t target = 5 + (uint32_t)(round * 37 % 200);
+
+	check_round(round, crash_kill_after(child, round, target));
 }
 
 #endif
