@@ -5,6 +5,7 @@
  */
 #include "crypto/key.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -320,6 +321,71 @@ check_key(EVP_PKEY *pkey, bool priv)
 	return ok ? CS_OK : CS_ERR_KEY;
 }
 
+/*
+ * The check of a public point on P-256, P-384 or P-521: not the identity, coordinates in range, on
+ * the curve. It skips the full check's n*Q == O test, a second scalar multiplication that proves
+ * nothing more on these curves: their cofactor is 1, so every point on the curve is in the
+ * prime-order group (ecdh_eph.c relies on the same).
+ */
+static enum cs_err
+check_ec_public(EVP_PKEY *pkey)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	int ok;
+
+	ENSURE(ctx != NULL, CS_ERR_NOMEM);
+	ok = EVP_PKEY_public_check_quick(ctx) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	ERR_clear_error();
+	return ok ? CS_OK : CS_ERR_KEY;
+}
+
+/*
+ * Public EC keys are built from a per-curve parameter template made once: duplicating it and
+ * setting the point costs about a third of EVP_PKEY_fromdata, which looks the group up and builds
+ * it anew on every call (a KBS imports one tee-pubkey per attestation).
+ */
+static EVP_PKEY *ec_templates[3]; /* P-256, P-384, P-521 parameters; built once, never freed */
+static pthread_once_t ec_templates_once = PTHREAD_ONCE_INIT;
+
+static void
+build_ec_templates(void)
+{
+	static const enum cs_key_type types[3] = {CS_KEY_EC_P256, CS_KEY_EC_P384, CS_KEY_EC_P521};
+
+	for (int i = 0; i < 3; i++) {
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+
+		if (c != NULL && EVP_PKEY_paramgen_init(c) == 1 &&
+		    EVP_PKEY_CTX_set_group_name(c, group_name(types[i])) == 1)
+			(void)EVP_PKEY_paramgen(c, &ec_templates[i]);
+		EVP_PKEY_CTX_free(c);
+	}
+	ERR_clear_error();
+}
+
+/* The public key at point (SEC 1 uncompressed) on curve t, checked (check_ec_public). */
+static enum cs_err
+ec_public_from_point(enum cs_key_type t, const uint8_t *point, size_t len, EVP_PKEY **out)
+{
+	int i = t == CS_KEY_EC_P256 ? 0 : t == CS_KEY_EC_P384 ? 1 : 2;
+	EVP_PKEY *pkey;
+
+	*out = NULL;
+	(void)pthread_once(&ec_templates_once, build_ec_templates);
+	ENSURE(ec_templates[i] != NULL, CS_ERR_CRYPTO);
+	pkey = EVP_PKEY_dup(ec_templates[i]);
+	ENSURE(pkey != NULL, CS_ERR_NOMEM);
+	if (EVP_PKEY_set1_encoded_public_key(pkey, point, len) != 1 ||
+	    check_ec_public(pkey) != CS_OK) {
+		EVP_PKEY_free(pkey);
+		ERR_clear_error();
+		return CS_ERR_KEY;
+	}
+	*out = pkey;
+	return CS_OK;
+}
+
 /* Builds an EVP_PKEY of the given type from params; selection KEYPAIR or PUBLIC_KEY. */
 static enum cs_err
 fromdata(const char *type, int selection, OSSL_PARAM *params, EVP_PKEY **pkey)
@@ -362,6 +428,11 @@ cs_key_ec_from_raw(enum cs_key_type t, const uint8_t *x, size_t xlen, const uint
 	point[0] = 0x04;
 	memcpy(point + 1, x, cl);
 	memcpy(point + 1 + cl, y, cl);
+	if (d == NULL) {
+		if ((err = ec_public_from_point(t, point, 1 + 2 * cl, &pkey)) != CS_OK)
+			return err;
+		return cs_key_wrap_evp(pkey, out);
+	}
 	bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL) {
 		err = CS_ERR_NOMEM;
@@ -371,19 +442,17 @@ cs_key_ec_from_raw(enum cs_key_type t, const uint8_t *x, size_t xlen, const uint
 	            1 ||
 	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * cl) != 1)
 		goto out;
-	if (d != NULL) {
-		dbn = BN_secure_new();
-		if (dbn == NULL || BN_bin2bn(d, (int)dlen, dbn) == NULL ||
-		    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, dbn) != 1)
-			goto out;
-	}
+	dbn = BN_secure_new();
+	if (dbn == NULL || BN_bin2bn(d, (int)dlen, dbn) == NULL ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, dbn) != 1)
+		goto out;
 	params = OSSL_PARAM_BLD_to_param(bld);
 	if (params == NULL)
 		goto out;
-	if (fromdata("EC", d ? EVP_PKEY_KEYPAIR : EVP_PKEY_PUBLIC_KEY, params, &pkey) != CS_OK)
+	if (fromdata("EC", EVP_PKEY_KEYPAIR, params, &pkey) != CS_OK)
 		goto out;
-	/* On the curve, not the identity, in the prime-order subgroup; d in range and matching. */
-	if (check_key(pkey, d != NULL) != CS_OK)
+	/* On the curve, not the identity, in the prime-order group; d in range and matching. */
+	if (check_key(pkey, true) != CS_OK)
 		goto out;
 	err = cs_key_wrap_evp(pkey, out);
 	pkey = NULL;

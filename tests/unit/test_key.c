@@ -190,6 +190,11 @@ check_ec_raw(enum cs_key_type t)
 	memset(x2, 0, sizeof(x2));
 	memset(y2, 0, sizeof(y2));
 	CHECK_ERR(cs_key_ec_from_raw(t, x2, cl, y2, cl, NULL, 0, &bad), CS_ERR_KEY);
+	/* Coordinates >= p (all ones), as a public key and with the valid point's x. */
+	memset(x2, 0xff, sizeof(x2));
+	memset(y2, 0xff, sizeof(y2));
+	CHECK_ERR(cs_key_ec_from_raw(t, x2, cl, y2, cl, NULL, 0, &bad), CS_ERR_KEY);
+	CHECK_ERR(cs_key_ec_from_raw(t, x, cl, y2, cl, NULL, 0, &bad), CS_ERR_KEY);
 	CHECK(bad == NULL);
 	CHECK_ERR(cs_key_ec_from_raw(CS_KEY_RSA, x, cl, y, cl, NULL, 0, &bad), CS_ERR_INVAL);
 out:
