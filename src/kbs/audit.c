@@ -1,4 +1,5 @@
 /* Group commit of audit events into the store's hash-chained log (see audit.h). */
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -31,6 +32,24 @@ commit(struct cs_kbs_audit *a, json_t *batch)
 	return err;
 }
 
+/* Lets a burst gather (audit.h), unless stopping, someone waits, or the batch is full. */
+static void
+linger(struct cs_kbs_audit *a)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += CS_AUDIT_LINGER_MS * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (!a->stop && a->waiters == 0 && a->failing == 0 &&
+	       json_array_size(a->queue) < CS_AUDIT_BATCH)
+		if (pthread_cond_timedwait(&a->work, &a->mu, &until) == ETIMEDOUT)
+			break;
+}
+
 static void *
 writer(void *arg)
 {
@@ -42,10 +61,13 @@ writer(void *arg)
 		uint64_t upto;
 		enum cs_err err;
 
+		a->idle = true;
 		while (json_array_size(a->queue) == 0 && !a->stop)
 			pthread_cond_wait(&a->work, &a->mu);
+		a->idle = false;
 		if (json_array_size(a->queue) == 0 && a->stop)
 			break;
+		linger(a);
 		batch = a->queue;
 		a->queue = json_array();
 		upto = a->queued;
@@ -148,13 +170,20 @@ cs_audit_log(struct cs_kbs_audit *a, int64_t t, const char *kind, json_t *body, 
 		return CS_ERR_NOMEM;
 	}
 	ticket = ++a->queued;
-	pthread_cond_signal(&a->work);
+	/* The writer is woken when idle, when someone waits, or when a batch is full; otherwise it
+	 * is gathering (linger) or committing and takes this event with the next batch. */
+	if (a->idle || wait || json_array_size(a->queue) >= CS_AUDIT_BATCH)
+		pthread_cond_signal(&a->work);
+	if (wait)
+		a->waiters++;
 	/* A waiter gives up (its event stays queued and is still retried) once the store has
 	 * refused WAIT_GIVE_UP commits in a row, so that a broken store fails requests instead of
 	 * hanging them. */
 	while (wait && a->committed < ticket && a->failing < WAIT_GIVE_UP)
 		pthread_cond_wait(&a->done, &a->mu);
 	err = wait && a->committed < ticket ? CS_ERR_STORE : CS_OK;
+	if (wait)
+		a->waiters--;
 	pthread_mutex_unlock(&a->mu);
 	return err;
 }

@@ -8,12 +8,15 @@
  *
  * wait=true returns only after the event is durably committed (admin writes always; releases
  * and attestations when the configuration asks, "audit_sync": true). wait=false returns at
- * once: the record follows within one commit; a crash in that window (a few milliseconds) loses
- * the records of that window, nothing else. The queue is bounded: when it is full, callers block
- * until the writer catches up, so no event is ever dropped while the process lives. A failed
- * commit is retried (events keep their order); the failure count is exposed for the metrics.
- * When the store has refused 20 commits in a row (~2 s), waiters and callers facing a full queue
- * get CS_ERR_STORE instead of blocking: the broker then refuses the release or admin write.
+ * once: the record follows within CS_AUDIT_LINGER_MS and one commit (the writer lets a burst
+ * gather for that long, or until CS_AUDIT_BATCH events, so that a busy broker pays one fsync per
+ * batch rather than one per few requests; a waiter ends the wait at once); a crash in that window
+ * (a few milliseconds) loses the records of that window, nothing else. The queue is bounded: when
+ * it is full, callers block until the writer catches up, so no event is ever dropped while the
+ * process lives. A failed commit is retried (events keep their order); the failure count is exposed
+ * for the metrics. When the store has refused 20 commits in a row (~2 s), waiters and callers
+ * facing a full queue get CS_ERR_STORE instead of blocking: the broker then refuses the release or
+ * admin write.
  */
 #ifndef CS_KBS_AUDIT_H
 #define CS_KBS_AUDIT_H
@@ -29,6 +32,8 @@
 struct cs_store;
 
 #define CS_AUDIT_QUEUE_MAX 4096
+#define CS_AUDIT_LINGER_MS 5
+#define CS_AUDIT_BATCH 256
 
 struct cs_kbs_audit {
 	struct cs_store *store; /* borrowed */
@@ -40,6 +45,8 @@ struct cs_kbs_audit {
 	uint64_t committed;  /* events durably committed */
 	bool stop;
 	bool running;
+	bool idle;        /* the writer waits for work: the next event wakes it */
+	unsigned waiters; /* callers waiting for their commit: the writer does not linger */
 	pthread_t th;
 	atomic_ulong failures; /* failed commits (retried) */
 	unsigned failing;      /* consecutive failed commits, under mu */
