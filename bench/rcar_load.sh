@@ -25,4 +25,4 @@ done
 head -c 32 /dev/urandom | "$BUILD/cmd/custos" admin --kbs "$URL" resource put default/bench/secret
 if [ "$NCPU" -gt 1 ]; then PIN="taskset -c 1-$LAST"; else PIN=""; fi
 $PIN "$BUILD/bench/rcar_load" --kbs "$URL" --path default/bench/secret --kbs-cores 1 \
-	--threads "$THREADS" --seconds "$SECONDS_"
+	--threads "$THREADS" --seconds "$SECONDS_" --kbs-pid "$KBS_PID"
