@@ -628,13 +628,9 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		ret = problem(c, r, 401, "AttestationError", cs_err_str(CS_ERR_NONCE));
 		goto out;
 	}
-	/* The key the resource will be encrypted to must be usable before it is certified. */
-	if (cs_jwk_parse(req.tee_pubkey, &jwk) != CS_OK || jwk.kty == CS_JWK_OCT ||
-	    cs_jwe_alg_for_jwk(&jwk, &jalg) != CS_OK || jalg == CS_JWE_DIR) {
-		ret = problem(c, r, 400, "SerdeError", "tee-pubkey is not a usable public key");
-		goto out;
-	}
-	/* One attestation per challenge, across replicas: the first to record the nonce wins. */
+	/* One attestation per challenge, across replicas: the first to record the nonce wins. This
+	 * comes before anything expensive (the tee-pubkey import, up to RSA-4096, and the evidence
+	 * verification), so one challenge buys at most one expensive request. */
 	if (cs_hash(CS_SHA256, s.nonce, sizeof(s.nonce), dg) != CS_OK ||
 	    (err = cs_store_nonce_record(k->store, dg, sizeof(dg), s.expires)) != CS_OK) {
 		count_attest(k, s.tee, V_ERROR);
@@ -643,6 +639,12 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		                                               : cs_err_str(err));
 		ret = problem(c, r, 401, "AttestationError",
 		              err == CS_ERR_EXISTS ? "challenge already used" : cs_err_str(err));
+		goto out;
+	}
+	/* The key the resource will be encrypted to must be usable before it is certified. */
+	if (cs_jwk_parse(req.tee_pubkey, &jwk) != CS_OK || jwk.kty == CS_JWK_OCT ||
+	    cs_jwe_alg_for_jwk(&jwk, &jalg) != CS_OK || jalg == CS_JWE_DIR) {
+		ret = problem(c, r, 400, "SerdeError", "tee-pubkey is not a usable public key");
 		goto out;
 	}
 	err = cs_as_attest(&k->as, s.tee, &req, now, &token, &st, &ear, &info);

@@ -83,6 +83,21 @@ def replicas(tmp):
                                    headers={"Cookie": "kbs-session-id=" + first_cookie})
             u.check(s == 401 and problem(data) == "AttestationError",
                     "challenge replay refused on %d (%d %r)" % (port, s, data[:120]))
+        # The used challenge is refused before the tee-pubkey is looked at (importing one costs
+        # up to ~40 ms for RSA-4096): a huge RSA key, or one no import accepts, still gets
+        # "challenge already used", never a key error.
+        huge = dict(body)
+        huge["runtime-data"] = dict(body["runtime-data"])
+        for key in ({"kty": "RSA", "alg": "RSA-OAEP-256", "e": "AQAB",
+                     "n": base64.urlsafe_b64encode(b"\xc3" * 512).decode().rstrip("=")},
+                    {"kty": "RSA", "alg": "RSA-OAEP-256", "e": "AQAB", "n": "AQ"}):
+            huge["runtime-data"]["tee-pubkey"] = key
+            s, data, _ = u.request(a.port, "POST", "/kbs/v0/attest", body=huge,
+                                   headers={"Cookie": "kbs-session-id=" + first_cookie})
+            u.check(s == 401 and problem(data) == "AttestationError" and
+                    json.loads(data)["detail"] == "challenge already used",
+                    "used challenge refused before the key import (%d %r)"
+                    % (s, data[:120]))
         # A tee-pubkey no JWE algorithm fits is refused at attest, not at every fetch after.
         y = tc.Client(a.url())
         y.auth()
