@@ -957,6 +957,11 @@ test_collateral_cache_and_bundle(void)
 		CHECK(cs_snp_bundle_import(d4, (const uint8_t *)bad, strlen(bad), NULL) != CS_OK);
 		CHECK_ERR(cs_snp_bundle_import(d4, (const uint8_t *)"{}", 2, NULL),
 		          CS_ERR_JSON_FIELD);
+		/* Bundles are parsed with the project's JSON limits: nesting is bounded. */
+		static const char deep[] = "{\"files\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+		                           "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}";
+		CHECK_ERR(cs_snp_bundle_import(d4, (const uint8_t *)deep, sizeof(deep) - 1, NULL),
+		          CS_ERR_JSON_DEPTH);
 		CHECK_ERR(cs_snp_bundle_export(d4, bundle, 0), CS_ERR_COLLATERAL);
 		rm_tree(d4);
 	}

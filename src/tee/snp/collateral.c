@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/b64.h"
+#include "base/json.h"
 #include "base/clock.h"
 #include "crypto/x509.h"
 #include "tee/snp/collateral.h"
@@ -565,15 +566,12 @@ cs_snp_bundle_export(const char *dir, const char *path, int64_t now)
 enum cs_err
 cs_snp_bundle_import(const char *dir, const uint8_t *p, size_t n, size_t *count)
 {
-	json_error_t jerr;
 	json_t *b, *files, *e;
 	struct cs_buf *data = NULL;
 	size_t i, nfiles = 0;
 	enum cs_err err = CS_ERR_JSON_FIELD;
 
-	ENSURE(n <= BUNDLE_MAX, CS_ERR_TOO_LARGE);
-	b = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr);
-	ENSURE(b != NULL, CS_ERR_JSON);
+	TRY(cs_json_parse(p, n, BUNDLE_MAX, &b));
 	files = json_object_get(b, "files");
 	if (json_integer_value(json_object_get(b, "custos_collateral")) != 1 ||
 	    !json_is_array(files))

@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/b64.h"
+#include "base/json.h"
 #include "base/secret.h"
 #include "crypto/key.h"
 #include "crypto/rand.h"
@@ -541,12 +542,11 @@ tcb_field(const json_t *t, const char *k, uint8_t *v)
 static enum cs_err
 chip_parse(const uint8_t *p, size_t n, struct cs_snp_sim_params *out)
 {
-	json_error_t jerr;
-	json_t *j = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr), *t;
+	json_t *j, *t;
 	const char *prod, *hex;
 	enum cs_err err = CS_ERR_JSON_FIELD;
 
-	ENSURE(j != NULL, CS_ERR_JSON);
+	TRY(cs_json_parse(p, n, n, &j));
 	prod = json_string_value(json_object_get(j, "product"));
 	hex = json_string_value(json_object_get(j, "chip_id"));
 	t = json_object_get(j, "tcb");
