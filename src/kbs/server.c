@@ -631,14 +631,18 @@ h_attest(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 	/* One attestation per challenge, across replicas: the first to record the nonce wins. This
 	 * comes before anything expensive (the tee-pubkey import, up to RSA-4096, and the evidence
 	 * verification), so one challenge buys at most one expensive request. */
-	if (cs_hash(CS_SHA256, s.nonce, sizeof(s.nonce), dg) != CS_OK ||
+	if ((err = cs_hash(CS_SHA256, s.nonce, sizeof(s.nonce), dg)) != CS_OK ||
 	    (err = cs_store_nonce_record(k->store, dg, sizeof(dg), s.expires)) != CS_OK) {
 		count_attest(k, s.tee, V_ERROR);
 		(void)audit_attest_failed(k, r, s.tee,
 		                          err == CS_ERR_EXISTS ? "challenge already used"
 		                                               : cs_err_str(err));
-		ret = problem(c, r, 401, "AttestationError",
-		              err == CS_ERR_EXISTS ? "challenge already used" : cs_err_str(err));
+		/* Only a used challenge is the client's fault; a store that cannot record it is
+		 * ours, and its message stays in the audit log, not in the answer. */
+		ret = err == CS_ERR_EXISTS
+		              ? problem(c, r, 401, "AttestationError", "challenge already used")
+		              : problem(c, r, 503, "PluginInternalError",
+		                        "the challenge cannot be recorded now; retry later");
 		goto out;
 	}
 	/* The key the resource will be encrypted to must be usable before it is certified. */

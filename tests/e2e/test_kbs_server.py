@@ -291,6 +291,35 @@ def master_key(tmp):
     shutil.rmtree(data, ignore_errors=True)
 
 
+def store_failure(tmp):
+    """A store that cannot record the challenge is the broker's fault: 503 with a generic RFC 7807
+    body, not 401 with the store's message. Another process holds SQLite's write lock past the
+    broker's busy timeout (5 s)."""
+    import sqlite3
+    data = os.path.join(tmp, "sf")
+    os.mkdir(data, 0o700)
+    kbs = u.Kbs(data=data)
+    try:
+        c = tc.Client(kbs.url())
+        c.auth()
+        body = c.attestation_body()
+        db = sqlite3.connect(os.path.join(data, "kbs.db"), timeout=0, isolation_level=None)
+        db.execute("BEGIN EXCLUSIVE")
+        try:
+            s, data_, _ = u.request(kbs.port, "POST", "/kbs/v0/attest", body=body, timeout=30,
+                                    headers={"Cookie": "kbs-session-id=" + c.cookie})
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+        u.check(s == 503 and problem(data_) == "PluginInternalError" and
+                "store" not in json.loads(data_)["detail"].lower(),
+                "store failure on the nonce record -> 503, generic (%d %r)" % (s, data_[:160]))
+        s, _ = u.get("127.0.0.1", kbs.port, "/healthz")
+        u.check(s == 200, "alive after the store failure")
+    finally:
+        kbs.cleanup()
+
+
 def main():
     if not os.path.exists(KBS):
         u.skip("custos-kbs not built")
@@ -300,6 +329,7 @@ def main():
         graceful(tmp)
         bad_starts(tmp)
         master_key(tmp)
+        store_failure(tmp)
     u.done()
 
 
