@@ -265,8 +265,14 @@ jcs_value(struct cs_buf *out, const json_t *v, int depth)
 		return cs_buf_append_str(out, "true");
 	case JSON_FALSE:
 		return cs_buf_append_str(out, "false");
-	case JSON_INTEGER:
-		return jcs_number(out, (double)json_integer_value(v));
+	case JSON_INTEGER: {
+		json_int_t i = json_integer_value(v);
+		/* Exactly a double and below 1e21: ECMAScript prints the integer's digits, which
+		 * is what jcs_number's search (up to 17 printf + strtod rounds) would find. */
+		if (i >= -((json_int_t)1 << 53) && i <= (json_int_t)1 << 53)
+			return cs_buf_printf(out, "%lld", (long long)i);
+		return jcs_number(out, (double)i);
+	}
 	case JSON_REAL:
 		return jcs_number(out, json_real_value(v));
 	case JSON_STRING:
