@@ -3,8 +3,11 @@
  * release) use cs_ecdh_ephemeral: the same result as cs_key_generate + cs_ecdh +
  * cs_key_ec_to_raw, about twice as fast. Recipients use cs_ecdh_raw_peer: the same result as
  * cs_key_ec_from_raw + cs_ecdh, about twice as fast.
- *  - The ephemeral key is generated from a per-curve parameter template built once, instead of
- *    EVP_PKEY_Q_keygen looking the group up on every call.
+ *  - The ephemeral key is generated from the per-curve parameter template of key.c, with
+ *    key-generation contexts pooled per curve (ctxpool.c), instead of EVP_PKEY_Q_keygen looking
+ *    the group up and setting up a context on every call.
+ *  - The recipient's derivation contexts are pooled per key; the epk is built from the same
+ *    template (cs_ec_public_from_point) rather than by EVP_PKEY_fromdata.
  *  - The peer's point gets OpenSSL's quick public check (not at infinity, on the curve) rather
  *    than the full one, whose extra n*Q == O test is a second scalar multiplication and proves
  *    nothing more on P-256, P-384 and P-521: their cofactor is 1, so every point on the curve
@@ -17,27 +20,26 @@
 #include <string.h>
 
 #include "base/secret.h"
+#include "crypto/internal.h"
 #include "crypto/pke.h"
 
-/* Both run one scalar multiplication where the general path runs two or three. */
-static const char *const names[3] = {"P-256", "P-384", "P-521"};
-static EVP_PKEY *templates[3]; /* P-256, P-384, P-521 parameters; built once, never freed */
+/* Key-generation contexts per curve (P-256, P-384, P-521), over key.c's templates. */
+static struct cs_ctx_pool *gen_pools[3]; /* built once, never freed */
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 static void
-build_templates(void)
+build_pools(void)
 {
-	for (int i = 0; i < 3; i++) {
-		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	static const enum cs_key_type types[3] = {CS_KEY_EC_P256, CS_KEY_EC_P384, CS_KEY_EC_P521};
 
-		if (c != NULL && EVP_PKEY_paramgen_init(c) == 1 &&
-		    EVP_PKEY_CTX_set_group_name(c, names[i]) == 1)
-			(void)EVP_PKEY_paramgen(c, &templates[i]);
-		EVP_PKEY_CTX_free(c);
+	for (int i = 0; i < 3; i++) {
+		EVP_PKEY *t = cs_ec_template(types[i]);
+
+		gen_pools[i] = t != NULL ? cs_ctx_pool_new(t) : NULL;
 	}
 }
 
-/* 0, 1, 2 for P-256, P-384, P-521 (the index into names and templates); -1 otherwise. */
+/* 0, 1, 2 for P-256, P-384, P-521 (the index into gen_pools); -1 otherwise. */
 static int
 curve_index(const struct cs_key *k)
 {
@@ -51,6 +53,42 @@ curve_index(const struct cs_key *k)
 	default:
 		return -1;
 	}
+}
+
+/* A fresh key from the curve's pooled generation contexts; NULL on failure. */
+static EVP_PKEY *
+ephemeral_key(int idx)
+{
+	struct cs_pctx *c;
+	EVP_PKEY *pkey = NULL;
+	int ok;
+
+	if (pthread_once(&once, build_pools) != 0 || gen_pools[idx] == NULL)
+		return NULL;
+	c = cs_ctx_take(gen_pools[idx], CS_CTX_KEYGEN);
+	if (c == NULL)
+		return NULL;
+	ok = EVP_PKEY_keygen(cs_pctx_get(c), &pkey) == 1;
+	cs_ctx_give(gen_pools[idx], CS_CTX_KEYGEN, c, ok);
+	if (!ok) {
+		EVP_PKEY_free(pkey);
+		return NULL;
+	}
+	return pkey;
+}
+
+/* OpenSSL's quick public check (on the curve, not infinity) with a pooled context of k. */
+static bool
+point_ok(const struct cs_key *k)
+{
+	struct cs_pctx *c = cs_ctx_take(cs_key_pool(k), CS_CTX_CHECK);
+	bool ok;
+
+	if (c == NULL)
+		return false;
+	ok = EVP_PKEY_public_check_quick(cs_pctx_get(c)) == 1;
+	cs_ctx_give(cs_key_pool(k), CS_CTX_CHECK, c, ok);
+	return ok;
 }
 
 enum cs_err
@@ -67,19 +105,13 @@ cs_ecdh_ephemeral(const struct cs_key *peer, uint8_t *x, uint8_t *y, struct cs_b
 	idx = curve_index(peer);
 	ENSURE(idx >= 0, CS_ERR_KEY);
 	cl = cs_key_ec_coord_len(cs_key_type(peer));
-	ENSURE(pthread_once(&once, build_templates) == 0, CS_ERR_CRYPTO);
-	ENSURE(templates[idx] != NULL, CS_ERR_CRYPTO);
 	/* The peer's point: on the curve and not the point at infinity. */
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, cs_key_evp(peer), NULL);
-	ENSURE(ctx != NULL, CS_ERR_NOMEM);
-	if (EVP_PKEY_public_check_quick(ctx) != 1)
+	if (!point_ok(peer))
 		goto out;
-	EVP_PKEY_CTX_free(ctx);
 	err = CS_ERR_CRYPTO;
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, templates[idx], NULL);
-	if (ctx == NULL || EVP_PKEY_keygen_init(ctx) != 1 || EVP_PKEY_keygen(ctx, &pkey) != 1)
+	pkey = ephemeral_key(idx);
+	if (pkey == NULL)
 		goto out;
-	EVP_PKEY_CTX_free(ctx);
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
 	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
 	    EVP_PKEY_derive_set_peer_ex(ctx, cs_key_evp(peer), 0) != 1 ||
@@ -106,50 +138,34 @@ enum cs_err
 cs_ecdh_raw_peer(const struct cs_key *priv, const uint8_t *x, size_t xlen, const uint8_t *y,
                  size_t ylen, struct cs_buf *z)
 {
-	EVP_PKEY_CTX *ctx = NULL;
+	struct cs_pctx *ctx = NULL;
 	EVP_PKEY *peer = NULL;
-	OSSL_PARAM params[3];
 	uint8_t secret[66], point[1 + 2 * 66];
 	size_t len = sizeof(secret), cl;
-	int idx;
 	enum cs_err err = CS_ERR_KEY;
 
 	ENSURE(priv != NULL && x != NULL && y != NULL && z != NULL, CS_ERR_INVAL);
-	idx = curve_index(priv);
-	ENSURE(idx >= 0, CS_ERR_KEY);
+	ENSURE(curve_index(priv) >= 0, CS_ERR_KEY);
 	cl = cs_key_ec_coord_len(cs_key_type(priv));
 	ENSURE(xlen == cl && ylen == cl && cs_key_has_private(priv), CS_ERR_KEY);
 	/* SEC 1 §2.3.3 uncompressed point. */
 	point[0] = 0x04;
 	memcpy(point + 1, x, cl);
 	memcpy(point + 1 + cl, y, cl);
-	params[0] =
-	        OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)names[idx], 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, 1 + 2 * cl);
-	params[2] = OSSL_PARAM_construct_end();
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	ENSURE(ctx != NULL, CS_ERR_NOMEM);
-	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
-	    EVP_PKEY_fromdata(ctx, &peer, EVP_PKEY_PUBLIC_KEY, params) != 1)
-		goto out;
-	EVP_PKEY_CTX_free(ctx);
 	/* On the curve and not the point at infinity: complete for cofactor-1 curves. */
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, peer, NULL);
-	if (ctx == NULL || EVP_PKEY_public_check_quick(ctx) != 1)
+	if (cs_ec_public_from_point(cs_key_type(priv), point, 1 + 2 * cl, &peer) != CS_OK)
 		goto out;
-	EVP_PKEY_CTX_free(ctx);
 	err = CS_ERR_CRYPTO;
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, cs_key_evp(priv), NULL);
-	if (ctx == NULL || EVP_PKEY_derive_init(ctx) != 1 ||
-	    EVP_PKEY_derive_set_peer_ex(ctx, peer, 0) != 1 ||
-	    EVP_PKEY_derive(ctx, secret, &len) != 1 || len != cl)
+	ctx = cs_ctx_take(cs_key_pool(priv), CS_CTX_DERIVE);
+	if (ctx == NULL || EVP_PKEY_derive_set_peer_ex(cs_pctx_get(ctx), peer, 0) != 1 ||
+	    EVP_PKEY_derive(cs_pctx_get(ctx), secret, &len) != 1 || len != cl)
 		goto out;
 	err = cs_buf_append(z, secret, len);
 out:
 	if (err != CS_OK)
 		ERR_clear_error(); /* a rejected point leaves nothing in the thread's queue */
 	cs_wipe(secret, sizeof(secret));
+	cs_ctx_give(cs_key_pool(priv), CS_CTX_DERIVE, ctx, err == CS_OK);
 	EVP_PKEY_free(peer);
-	EVP_PKEY_CTX_free(ctx);
 	return err;
 }

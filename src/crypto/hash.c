@@ -2,22 +2,39 @@
 #include "crypto/hash.h"
 
 #include <limits.h>
+#include <pthread.h>
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #include "crypto/internal.h"
 
+/*
+ * The digests, fetched once per process: EVP_sha256() and friends are legacy handles that make
+ * every EVP_DigestInit, and every context that names them, fetch the implementation again (a
+ * locked table lookup).
+ */
+static EVP_MD *mds[3];
+static pthread_once_t mds_once = PTHREAD_ONCE_INIT;
+
+static void
+fetch_mds(void)
+{
+	mds[CS_SHA256] = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	mds[CS_SHA384] = EVP_MD_fetch(NULL, "SHA2-384", NULL);
+	mds[CS_SHA512] = EVP_MD_fetch(NULL, "SHA2-512", NULL);
+}
+
 const EVP_MD *
 cs_hash_md(enum cs_hash h)
 {
 	switch (h) {
 	case CS_SHA256:
-		return EVP_sha256();
 	case CS_SHA384:
-		return EVP_sha384();
 	case CS_SHA512:
-		return EVP_sha512();
+		if (pthread_once(&mds_once, fetch_mds) != 0)
+			return NULL;
+		return mds[h];
 	}
 	return NULL;
 }

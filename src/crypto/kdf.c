@@ -116,7 +116,7 @@ cs_concat_kdf(const uint8_t *z, size_t z_len, const uint8_t *alg_id, size_t alg_
 	for (i = 1; done < out_len; i++) {
 		size_t take = out_len - done < sizeof(block) ? out_len - done : sizeof(block);
 		put_u32be(ctr, i);
-		if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+		if (EVP_DigestInit_ex(ctx, cs_hash_md(CS_SHA256), NULL) != 1 ||
 		    EVP_DigestUpdate(ctx, ctr, 4) != 1 || EVP_DigestUpdate(ctx, z, z_len) != 1 ||
 		    !update_field(ctx, alg_id, alg_id_len) || !update_field(ctx, apu, apu_len) ||
 		    !update_field(ctx, apv, apv_len) || EVP_DigestUpdate(ctx, bits, 4) != 1 ||

@@ -29,9 +29,10 @@
 #define KEY_MAX_INPUT (64 * 1024)
 
 struct cs_key {
-	EVP_PKEY *pkey;        /* owned */
-	enum cs_key_type type; /* derived from pkey */
-	bool priv;             /* private part present */
+	EVP_PKEY *pkey;           /* owned */
+	enum cs_key_type type;    /* derived from pkey */
+	bool priv;                /* private part present */
+	struct cs_ctx_pool *pool; /* owned: this key's initialized EVP_PKEY_CTXs (ctxpool.c) */
 };
 
 size_t
@@ -128,6 +129,8 @@ cs_key_wrap_evp(EVP_PKEY *pkey, struct cs_key **out)
 	k->pkey = pkey;
 	err = classify(pkey, &k->type, &k->priv);
 	ERR_clear_error(); /* probing for the private part fails on public keys */
+	if (err == CS_OK && (k->pool = cs_ctx_pool_new(pkey)) == NULL)
+		err = CS_ERR_NOMEM;
 	if (err != CS_OK) {
 		cs_key_free(k);
 		return err;
@@ -168,7 +171,8 @@ cs_key_free(struct cs_key *k)
 {
 	if (k == NULL)
 		return;
-	EVP_PKEY_free(k->pkey); /* OpenSSL clears private key material on free */
+	cs_ctx_pool_free(k->pool); /* before the key its contexts refer to */
+	EVP_PKEY_free(k->pkey);    /* OpenSSL clears private key material on free */
 	free(k);
 }
 
@@ -196,6 +200,12 @@ void *
 cs_key_evp(const struct cs_key *k)
 {
 	return k != NULL ? k->pkey : NULL;
+}
+
+struct cs_ctx_pool *
+cs_key_pool(const struct cs_key *k)
+{
+	return k != NULL ? k->pool : NULL;
 }
 
 static int
@@ -364,17 +374,24 @@ build_ec_templates(void)
 	ERR_clear_error();
 }
 
-/* The public key at point (SEC 1 uncompressed) on curve t, checked (check_ec_public). */
-static enum cs_err
-ec_public_from_point(enum cs_key_type t, const uint8_t *point, size_t len, EVP_PKEY **out)
+EVP_PKEY *
+cs_ec_template(enum cs_key_type t)
 {
-	int i = t == CS_KEY_EC_P256 ? 0 : t == CS_KEY_EC_P384 ? 1 : 2;
-	EVP_PKEY *pkey;
+	if (cs_key_ec_coord_len(t) == 0 ||
+	    pthread_once(&ec_templates_once, build_ec_templates) != 0)
+		return NULL;
+	return ec_templates[t == CS_KEY_EC_P256 ? 0 : t == CS_KEY_EC_P384 ? 1 : 2];
+}
+
+/* The public key at point (SEC 1 uncompressed) on curve t, checked (check_ec_public). */
+enum cs_err
+cs_ec_public_from_point(enum cs_key_type t, const uint8_t *point, size_t len, EVP_PKEY **out)
+{
+	EVP_PKEY *tmpl = cs_ec_template(t), *pkey;
 
 	*out = NULL;
-	(void)pthread_once(&ec_templates_once, build_ec_templates);
-	ENSURE(ec_templates[i] != NULL, CS_ERR_CRYPTO);
-	pkey = EVP_PKEY_dup(ec_templates[i]);
+	ENSURE(tmpl != NULL, CS_ERR_CRYPTO);
+	pkey = EVP_PKEY_dup(tmpl);
 	ENSURE(pkey != NULL, CS_ERR_NOMEM);
 	if (EVP_PKEY_set1_encoded_public_key(pkey, point, len) != 1 ||
 	    check_ec_public(pkey) != CS_OK) {
@@ -429,7 +446,7 @@ cs_key_ec_from_raw(enum cs_key_type t, const uint8_t *x, size_t xlen, const uint
 	memcpy(point + 1, x, cl);
 	memcpy(point + 1 + cl, y, cl);
 	if (d == NULL) {
-		if ((err = ec_public_from_point(t, point, 1 + 2 * cl, &pkey)) != CS_OK)
+		if ((err = cs_ec_public_from_point(t, point, 1 + 2 * cl, &pkey)) != CS_OK)
 			return err;
 		return cs_key_wrap_evp(pkey, out);
 	}

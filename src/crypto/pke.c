@@ -58,8 +58,8 @@ rsa_ctx(const struct cs_key *k, bool encrypt, int pad)
 	    EVP_PKEY_CTX_set_rsa_padding(ctx, pad) != 1)
 		goto fail;
 	if (pad == RSA_PKCS1_OAEP_PADDING &&
-	    (EVP_PKEY_CTX_set_rsa_oaep_md(ctx, EVP_sha256()) != 1 ||
-	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, EVP_sha256()) != 1))
+	    (EVP_PKEY_CTX_set_rsa_oaep_md(ctx, cs_hash_md(CS_SHA256)) != 1 ||
+	     EVP_PKEY_CTX_set_rsa_mgf1_md(ctx, cs_hash_md(CS_SHA256)) != 1))
 		goto fail;
 	return ctx;
 fail:
@@ -70,21 +70,25 @@ fail:
 static enum cs_err
 rsa_encrypt(const struct cs_key *k, int pad, const uint8_t *pt, size_t n, struct cs_buf *ct)
 {
+	enum cs_ctx_use use =
+	        pad == RSA_PKCS1_OAEP_PADDING ? CS_CTX_RSA_OAEP256_ENC : CS_CTX_RSA_PKCS1_ENC;
 	enum cs_err err = CS_ERR_CRYPTO;
-	EVP_PKEY_CTX *ctx;
+	struct cs_pctx *ctx;
 	size_t len;
 	uint8_t *dst;
 
 	ENSURE(k != NULL && ct != NULL && (pt != NULL || n == 0), CS_ERR_INVAL);
 	ENSURE(cs_key_type(k) == CS_KEY_RSA, CS_ERR_KEY);
 	len = (size_t)EVP_PKEY_get_size(cs_key_evp(k));
-	ctx = rsa_ctx(k, true, pad);
+	/* One of the key's contexts with the padding (and OAEP's digests) set once (ctxpool.c). */
+	ctx = cs_ctx_take(cs_key_pool(k), use);
 	ENSURE(ctx != NULL, CS_ERR_KEY);
 	if ((err = cs_buf_extend(ct, len, &dst)) != CS_OK)
 		goto out;
 	err = CS_ERR_TOO_LARGE; /* the only way a well-formed encryption fails: too long a message
 	                         */
-	if (EVP_PKEY_encrypt(ctx, dst, &len, pt != NULL ? pt : (const uint8_t *)"", n) != 1 ||
+	if (EVP_PKEY_encrypt(cs_pctx_get(ctx), dst, &len, pt != NULL ? pt : (const uint8_t *)"",
+	                     n) != 1 ||
 	    len != (size_t)EVP_PKEY_get_size(cs_key_evp(k))) {
 		ct->len -= (size_t)EVP_PKEY_get_size(cs_key_evp(k));
 		goto out;
@@ -92,7 +96,7 @@ rsa_encrypt(const struct cs_key *k, int pad, const uint8_t *pt, size_t n, struct
 	err = CS_OK;
 out:
 	ERR_clear_error();
-	EVP_PKEY_CTX_free(ctx);
+	cs_ctx_give(cs_key_pool(k), use, ctx, err == CS_OK);
 	return err;
 }
 

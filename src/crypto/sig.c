@@ -110,7 +110,7 @@ cs_ecdsa_verify_digest(const struct cs_key *k, const uint8_t *dgst, size_t dlen,
 	unsigned char *der = NULL;
 	const uint8_t *use;
 	size_t use_len;
-	EVP_PKEY_CTX *ctx = NULL;
+	struct cs_pctx *ctx = NULL;
 	int der_len = 0;
 
 	if (!is_ec(k) || dgst == NULL || dlen == 0 || dlen > CS_HASH_MAX_LEN || sig == NULL)
@@ -129,19 +129,17 @@ cs_ecdsa_verify_digest(const struct cs_key *k, const uint8_t *dgst, size_t dlen,
 	default:
 		return CS_ERR_SIGNATURE;
 	}
-	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, cs_key_evp(k), NULL);
+	ctx = cs_ctx_take(cs_key_pool(k), CS_CTX_ECDSA_VERIFY);
 	if (ctx == NULL) {
 		err = CS_ERR_NOMEM;
 		goto out;
 	}
-	if (EVP_PKEY_verify_init(ctx) != 1)
-		goto out;
-	if (EVP_PKEY_verify(ctx, use, use_len, dgst, dlen) != 1)
+	if (EVP_PKEY_verify(cs_pctx_get(ctx), use, use_len, dgst, dlen) != 1)
 		goto out;
 	err = CS_OK; /* the only line that grants success */
 out:
 	ERR_clear_error(); /* a rejected signature leaves no error state behind */
-	EVP_PKEY_CTX_free(ctx);
+	cs_ctx_give(cs_key_pool(k), CS_CTX_ECDSA_VERIFY, ctx, err == CS_OK);
 	OPENSSL_free(der);
 	return err;
 }
@@ -234,6 +232,77 @@ out:
 	return err;
 }
 
+/*
+ * ECDSA over h(msg) with one of the key's pooled signing contexts (ctxpool.c): the same
+ * signature EVP_DigestSign makes, without a context set up per call. Returns owned DER.
+ */
+static enum cs_err
+pooled_ecdsa_sign(const struct cs_key *k, enum cs_hash h, const uint8_t *msg, size_t n,
+                  uint8_t **der, size_t *len)
+{
+	uint8_t dgst[CS_HASH_MAX_LEN];
+	enum cs_err err = CS_ERR_CRYPTO;
+	struct cs_pctx *ctx;
+	size_t cap = 0;
+
+	*der = NULL;
+	TRY(cs_hash(h, msg, n, dgst));
+	ctx = cs_ctx_take(cs_key_pool(k), CS_CTX_ECDSA_SIGN);
+	ENSURE(ctx != NULL, CS_ERR_CRYPTO);
+	if (EVP_PKEY_sign(cs_pctx_get(ctx), NULL, &cap, dgst, cs_hash_len(h)) != 1 || cap == 0)
+		goto out;
+	*der = OPENSSL_malloc(cap);
+	if (*der == NULL) {
+		err = CS_ERR_NOMEM;
+		goto out;
+	}
+	*len = cap;
+	if (EVP_PKEY_sign(cs_pctx_get(ctx), *der, len, dgst, cs_hash_len(h)) != 1) {
+		OPENSSL_free(*der);
+		*der = NULL;
+		goto out;
+	}
+	err = CS_OK;
+out:
+	ERR_clear_error();
+	cs_ctx_give(cs_key_pool(k), CS_CTX_ECDSA_SIGN, ctx, err == CS_OK);
+	return err;
+}
+
+/*
+ * RSA verification of h(msg) with one of the key's pooled contexts for use (padding and digest
+ * set once). Every failure is CS_ERR_SIGNATURE.
+ */
+static enum cs_err
+pooled_rsa_verify(const struct cs_key *k, enum cs_ctx_use use, enum cs_hash h, const uint8_t *msg,
+                  size_t n, const uint8_t *sig, size_t siglen)
+{
+	uint8_t dgst[CS_HASH_MAX_LEN];
+	enum cs_err err = CS_ERR_SIGNATURE;
+	struct cs_pctx *ctx;
+
+	if (sig == NULL || siglen == 0 || (msg == NULL && n != 0))
+		return CS_ERR_SIGNATURE;
+	if (cs_hash(h, msg != NULL ? msg : (const uint8_t *)"", n, dgst) != CS_OK)
+		return CS_ERR_SIGNATURE;
+	ctx = cs_ctx_take(cs_key_pool(k), use);
+	ENSURE(ctx != NULL, CS_ERR_SIGNATURE);
+	if (EVP_PKEY_verify(cs_pctx_get(ctx), sig, siglen, dgst, cs_hash_len(h)) != 1)
+		goto out;
+	err = CS_OK; /* the only line that grants success */
+out:
+	ERR_clear_error();
+	cs_ctx_give(cs_key_pool(k), use, ctx, err == CS_OK);
+	return err;
+}
+
+/* Plain RSA keys only: an RSASSA-PSS key's own restrictions stay with the EVP_DigestVerify path. */
+static bool
+is_plain_rsa(const struct cs_key *k)
+{
+	return EVP_PKEY_get_base_id(cs_key_evp(k)) == EVP_PKEY_RSA;
+}
+
 enum cs_err
 cs_ecdsa_sign(const struct cs_key *k, enum cs_hash h, const uint8_t *msg, size_t n,
               struct cs_buf *sig)
@@ -248,8 +317,7 @@ cs_ecdsa_sign(const struct cs_key *k, enum cs_hash h, const uint8_t *msg, size_t
 	ENSURE(is_ec(k) && cs_key_has_private(k) && sig != NULL, CS_ERR_KEY);
 	ENSURE(cs_hash_md(h) != NULL && (msg != NULL || n == 0), CS_ERR_INVAL);
 	cl = cs_key_ec_coord_len(cs_key_type(k));
-	TRY(digest_sign(k, cs_hash_md(h), 0, 0, msg != NULL ? msg : (const uint8_t *)"", n, &der,
-	                &len));
+	TRY(pooled_ecdsa_sign(k, h, msg != NULL ? msg : (const uint8_t *)"", n, &der, &len));
 	err = CS_ERR_CRYPTO;
 	p = der;
 	es = d2i_ECDSA_SIG(NULL, &p, (long)len);
@@ -291,6 +359,10 @@ cs_rsa_pss_verify(const struct cs_key *k, enum cs_hash h, int salt_len, const ui
 	/* RFC 8017 §8.1.2 step 1: the signature is exactly the modulus length. */
 	if (siglen != (size_t)EVP_PKEY_get_size(cs_key_evp(k)))
 		return CS_ERR_SIGNATURE;
+	if (is_plain_rsa(k) && pss_salt(h, salt_len) == (int)cs_hash_len(h))
+		return pooled_rsa_verify(k,
+		                         (enum cs_ctx_use)(CS_CTX_RSA_PSS_VERIFY_SHA256 + (int)h),
+		                         h, msg, n, sig, siglen);
 	return digest_verify(k, cs_hash_md(h), RSA_PKCS1_PSS_PADDING, pss_salt(h, salt_len), msg, n,
 	                     sig, siglen);
 }
@@ -326,6 +398,10 @@ cs_rsa_pkcs1_verify(const struct cs_key *k, enum cs_hash h, const uint8_t *msg, 
 		return CS_ERR_SIGNATURE;
 	if (siglen != (size_t)EVP_PKEY_get_size(cs_key_evp(k)))
 		return CS_ERR_SIGNATURE;
+	if (is_plain_rsa(k))
+		return pooled_rsa_verify(k,
+		                         (enum cs_ctx_use)(CS_CTX_RSA_PKCS1_VERIFY_SHA256 + (int)h),
+		                         h, msg, n, sig, siglen);
 	return digest_verify(k, cs_hash_md(h), RSA_PKCS1_PADDING, 0, msg, n, sig, siglen);
 }
 
