@@ -69,8 +69,11 @@ struct cs_kbs_config {
 	size_t body_max;     /* request body bytes (413 beyond); default 2 MiB */
 	size_t header_max;   /* per-connection memory for the request head; default 64 KiB */
 	unsigned conn_max;   /* concurrent connections; default 1024 */
-	unsigned per_ip_max; /* concurrent connections per client address; default 64 */
+	unsigned per_ip_max; /* concurrent connections per IPv4 address or IPv6 /64; default 16 */
 	unsigned timeout_s;  /* idle connection timeout; default 30 */
+	/* Seconds within which a request head must be complete, counted from the connection's
+	 * opening or its last response (slow-client bound); default 10. */
+	unsigned head_timeout_s;
 	unsigned threads;    /* worker threads; 0: one per CPU */
 	int64_t session_ttl; /* seconds; default 300 */
 	int64_t token_ttl;   /* seconds; default 300 */

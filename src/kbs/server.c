@@ -34,6 +34,7 @@
 #include "jose/jwk.h"
 #include "kbs/admin.h"
 #include "kbs/audit.h"
+#include "kbs/connguard.h"
 #include "kbs/kbs.h"
 #include "kbs/path.h"
 #include "kbs/ratelimit.h"
@@ -115,6 +116,7 @@ struct cs_kbs {
 	struct cs_kbs_audit audit;
 	struct cs_tokcache tokens;
 	struct cs_ratelimit rl;
+	struct cs_connguard guard; /* request-head deadlines, connections per client prefix */
 	uint8_t session_key[CS_SESSION_KEY_LEN];
 	char *tls_cert, *tls_key; /* owned PEM text */
 	uint16_t port;
@@ -1361,6 +1363,51 @@ precheck(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *
 	return MHD_YES;
 }
 
+/* The guard's handle of a connection (NULL when it was refused a place). */
+static struct cs_cg_conn *
+conn_guarded(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+	        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* MHD's accept policy: refuse a client prefix already at its connection limit. */
+static enum MHD_Result
+on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct cs_kbs *k = cls;
+
+	(void)addrlen;
+	return cs_connguard_admit(&k->guard, addr) ? MHD_YES : MHD_NO;
+}
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+              enum MHD_ConnectionNotificationCode code)
+{
+	struct cs_kbs *k = cls;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ai =
+		        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const union MHD_ConnectionInfo *fi =
+		        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		if (fi == NULL)
+			return;
+		*socket_context = cs_connguard_open(&k->guard, ai != NULL ? ai->client_addr : NULL,
+		                                    fi->connect_fd, cs_clock_mono_ns());
+		/* Over the prefix limit (two accepts raced past the policy) or out of memory. */
+		if (*socket_context == NULL)
+			shutdown(fi->connect_fd, SHUT_RDWR);
+	} else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+		cs_connguard_close(&k->guard, *socket_context);
+		*socket_context = NULL;
+	}
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
            const char *version, const char *upload, size_t *upload_size, void **ctx)
@@ -1376,6 +1423,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			return MHD_NO;
 		*ctx = r;
 		r->t0 = cs_clock_mono_ns();
+		cs_connguard_head_done(conn_guarded(c));
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		snprintf(r->path, sizeof(r->path), "%s", url);
 		client_addr(c, r);
@@ -1416,9 +1464,10 @@ on_completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTe
 	uint64_t us;
 	size_t i;
 
-	(void)c;
 	if (r == NULL)
 		return;
+	/* The next request head on this connection is due within the head bound. */
+	cs_connguard_idle(&k->guard, conn_guarded(c), cs_clock_mono_ns());
 	us = (cs_clock_mono_ns() - r->t0) / 1000;
 	for (i = 0; i < NCODES && codes[i] != r->status; i++)
 		;
@@ -1600,6 +1649,12 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 		err = CS_ERR_NOMEM;
 		goto fail;
 	}
+	if ((err = cs_connguard_init(&k->guard, cfg->conn_max, cfg->per_ip_max,
+	                             (uint64_t)cfg->head_timeout_s * 1000000000ull)) != CS_OK ||
+	    (err = cs_connguard_start(&k->guard)) != CS_OK) {
+		say(why, why_len, "connection guard", err);
+		goto fail;
+	}
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC;
 	if (v6)
 		flags |= MHD_USE_IPv6;
@@ -1625,12 +1680,13 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout_s, NULL},
 	        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->header_max, NULL},
 	        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, k},
+	        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, k},
 	        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL},
 	        {k->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, k->tls_cert},
 	        {k->tls_key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, k->tls_key},
 	        {MHD_OPTION_END, 0, NULL},
 	};
-	k->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, k, MHD_OPTION_ARRAY, opts,
+	k->d = MHD_start_daemon(flags, 0, on_accept, k, on_request, k, MHD_OPTION_ARRAY, opts,
 	                        MHD_OPTION_END);
 	if (k->d == NULL) {
 		err = CS_ERR_NETWORK;
@@ -1680,6 +1736,8 @@ cs_kbs_stop(struct cs_kbs *k)
 			close(ls);
 	}
 	cs_audit_stop(&k->audit); /* after the daemon: every request's events are queued */
+	/* After the daemon too: no connection is left for the reaper. */
+	cs_connguard_fini(&k->guard);
 	cs_tokcache_fini(&k->tokens);
 	cs_rl_fini(&k->rl);
 	cs_admin_fini(&k->admin);

@@ -320,6 +320,76 @@ def store_failure(tmp):
         kbs.cleanup()
 
 
+def slow_clients(tmp):
+    """Slowloris: a request head that is not complete within limits.head_timeout_s is closed even
+    though the client is never idle; normal clients are served meanwhile; connections are counted
+    per client address (per IPv6 /64) and refused over limits.connections_per_client."""
+    import time
+    data = os.path.join(tmp, "slow")
+    os.mkdir(data, 0o700)
+    cfg = os.path.join(tmp, "slow.json")
+    with open(cfg, "w") as f:
+        json.dump({"limits": {"head_timeout_s": 2, "connections_per_client": 8}}, f)
+    kbs = u.Kbs("--config", cfg, data=data)
+    slow = []
+    try:
+        for _ in range(5):
+            s = socket.create_connection(("127.0.0.1", kbs.port), timeout=5)
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        closed = [False] * len(slow)
+        t0 = time.monotonic()
+        served = False
+        while not all(closed) and time.monotonic() - t0 < 8:
+            for i, s in enumerate(slow):   # one header line every 0.4 s: never idle
+                if closed[i]:
+                    continue
+                try:
+                    s.sendall(b"X-Slow: %d\r\n" % i)
+                    s.settimeout(0.01)
+                    closed[i] = s.recv(1) == b""
+                except socket.timeout:
+                    pass
+                except OSError:
+                    closed[i] = True
+            if not served:
+                st, _ = u.get("127.0.0.1", kbs.port, "/healthz")
+                served = st == 200
+            time.sleep(0.4)
+        took = time.monotonic() - t0
+        u.check(served, "a normal client is served beside the slow ones")
+        u.check(all(closed), "slow request heads closed (%d of %d)" % (sum(closed), len(closed)))
+        u.check(took >= 1.5, "not before the bound (%.1f s)" % took)
+        for s in slow:
+            s.close()
+        slow = []
+        # A complete request on a fresh connection is answered as ever.
+        st, _ = u.get("127.0.0.1", kbs.port, "/healthz")
+        u.check(st == 200, "served after the slow clients")
+        # 8 connections from 127.0.0.1 are the limit; the 9th is closed at once.
+        for _ in range(8):
+            slow.append(socket.create_connection(("127.0.0.1", kbs.port), timeout=5))
+        time.sleep(0.2)
+        extra = socket.create_connection(("127.0.0.1", kbs.port), timeout=2)
+        try:
+            extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            got = extra.recv(100)
+        except OSError:
+            got = b""
+        extra.close()
+        u.check(got == b"", "connection over the per-client limit refused (%r)" % got[:40])
+        for s in slow:
+            s.close()
+        slow = []
+        time.sleep(0.3)
+        st, _ = u.get("127.0.0.1", kbs.port, "/healthz")
+        u.check(st == 200, "served again once the connections closed")
+    finally:
+        for s in slow:
+            s.close()
+        kbs.cleanup()
+
+
 def main():
     if not os.path.exists(KBS):
         u.skip("custos-kbs not built")
@@ -330,6 +400,7 @@ def main():
         bad_starts(tmp)
         master_key(tmp)
         store_failure(tmp)
+        slow_clients(tmp)
     u.done()
 
 
