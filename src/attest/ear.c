@@ -38,8 +38,8 @@ read_key_file(const char *path, struct cs_key **key)
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		goto out;
 	err = cs_key_from_pem(buf, (size_t)n, key);
-	cs_wipe(buf, sizeof(buf));
 out:
+	cs_wipe(buf, sizeof(buf)); /* on every path: a too-large read holds key bytes too */
 	close(fd);
 	return err;
 }

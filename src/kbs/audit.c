@@ -57,7 +57,7 @@ writer(void *arg)
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
-		json_t *batch;
+		json_t *batch = NULL, *fresh;
 		uint64_t upto;
 		enum cs_err err;
 
@@ -68,8 +68,11 @@ writer(void *arg)
 		if (json_array_size(a->queue) == 0 && a->stop)
 			break;
 		linger(a);
-		batch = a->queue;
-		a->queue = json_array();
+		/* Without a fresh queue the batch stays where it is (retried below, never lost). */
+		if ((fresh = json_array()) != NULL) {
+			batch = a->queue;
+			a->queue = fresh;
+		}
 		upto = a->queued;
 		pthread_mutex_unlock(&a->mu);
 
@@ -88,6 +91,11 @@ writer(void *arg)
 			if (batch != NULL && json_array_extend(batch, a->queue) == 0) {
 				json_decref(a->queue);
 				a->queue = batch;
+			} else if (batch != NULL) {
+				/* No memory to put them in front: behind the newer ones, then. */
+				if (json_array_extend(a->queue, batch) != 0)
+					atomic_fetch_add(&a->failures, 1);
+				json_decref(batch);
 			}
 			struct timespec ts = {0, 100 * 1000 * 1000};
 			pthread_mutex_unlock(&a->mu);

@@ -117,8 +117,9 @@ struct cs_kbs {
 	struct cs_tokcache tokens;
 	struct cs_ratelimit rl;
 	struct cs_connguard guard; /* request-head deadlines, connections per client prefix */
-	uint8_t session_key[CS_SESSION_KEY_LEN];
-	char *tls_cert, *tls_key; /* owned PEM text */
+	uint8_t *session_key;      /* CS_SESSION_KEY_LEN bytes of cs_secure_alloc memory */
+	char *tls_cert, *tls_key;  /* owned PEM text; the key in cs_secure_alloc memory */
+	size_t tls_key_len;
 	uint16_t port;
 	_Atomic uint64_t last_purge_ns;
 	struct metrics m;
@@ -1548,23 +1549,41 @@ parse_listen(const char *s, struct sockaddr_storage *ss, bool *v6)
 	return CS_OK;
 }
 
+/*
+ * Reads a PEM file of less than 1 MiB; returns owned NUL-terminated text and its length in *len,
+ * or NULL. With secret (a private key) stdio does not buffer, the result lives in cs_secure_alloc
+ * memory (release with cs_secure_free(p, *len + 1)) and the read buffer is wiped on every path.
+ */
 static char *
-read_text(const char *path)
+read_text(const char *path, bool secret, size_t *len)
 {
+	const size_t max = (size_t)1 << 20;
 	FILE *f = fopen(path, "rb");
-	char *buf;
+	char *buf, *out = NULL;
 	size_t n;
 
+	*len = 0;
 	if (f == NULL)
 		return NULL;
-	buf = calloc(1, 1 << 20);
-	n = buf != NULL ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+	if (secret)
+		setvbuf(f, NULL, _IONBF, 0);
+	buf = malloc(max);
+	n = buf != NULL ? fread(buf, 1, max - 1, f) : 0;
 	fclose(f);
-	if (buf != NULL && (n == 0 || n >= (1 << 20) - 1)) {
-		free(buf);
-		buf = NULL;
+	if (buf == NULL)
+		return NULL;
+	if (n > 0 && n < max - 1) {
+		out = secret ? cs_secure_alloc(n + 1) : malloc(n + 1);
+		if (out != NULL) {
+			memcpy(out, buf, n);
+			out[n] = '\0';
+			*len = n;
+		}
 	}
-	return buf;
+	if (secret)
+		cs_wipe(buf, n);
+	free(buf);
+	return out;
 }
 
 static void
@@ -1597,6 +1616,11 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	if ((err = cs_store_open(cfg->store_url, &sopts, &k->store)) != CS_OK) {
 		say(why, why_len, cfg->master_key != NULL ? "store (master key file)" : "store",
 		    err);
+		goto fail;
+	}
+	if ((k->session_key = cs_secure_alloc(CS_SESSION_KEY_LEN)) == NULL) {
+		err = CS_ERR_NOMEM;
+		say(why, why_len, "session key", err);
 		goto fail;
 	}
 	if ((err = cs_session_key_load(cfg->session_key, k->session_key)) != CS_OK) {
@@ -1659,8 +1683,10 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	if (cfg->tls_cert != NULL) {
-		k->tls_cert = read_text(cfg->tls_cert);
-		k->tls_key = read_text(cfg->tls_key);
+		size_t cert_len;
+
+		k->tls_cert = read_text(cfg->tls_cert, false, &cert_len);
+		k->tls_key = read_text(cfg->tls_key, true, &k->tls_key_len);
 		if (k->tls_cert == NULL || k->tls_key == NULL) {
 			err = CS_ERR_IO;
 			say(why, why_len, "TLS certificate or key", err);
@@ -1743,11 +1769,9 @@ cs_kbs_stop(struct cs_kbs *k)
 	cs_admin_fini(&k->admin);
 	cs_as_fini(&k->as);
 	cs_store_free(k->store);
-	cs_wipe(k->session_key, sizeof(k->session_key));
-	if (k->tls_key != NULL) {
-		cs_wipe(k->tls_key, strlen(k->tls_key));
-		free(k->tls_key);
-	}
+	cs_secure_free(k->session_key, CS_SESSION_KEY_LEN);
+	if (k->tls_key != NULL)
+		cs_secure_free(k->tls_key, k->tls_key_len + 1);
 	free(k->tls_cert);
 	free(k);
 }

@@ -1,6 +1,7 @@
 /* Sealed session cookies (see session.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -132,6 +133,49 @@ out:
 	return err;
 }
 
+/*
+ * A new key is written whole to a private temporary file in the same directory and then linked
+ * into place: link(2) is atomic and, unlike rename(2), never replaces a key another replica
+ * created meanwhile. A replica starting at the same moment thus finds no file or the whole key,
+ * never a half-written one.
+ */
+static enum cs_err
+key_create(const char *path, uint8_t key[CS_SESSION_KEY_LEN])
+{
+	enum cs_err err = CS_ERR_IO;
+	uint8_t rnd[8];
+	char tmp[4096], *slash;
+	size_t dl;
+	int fd, dfd;
+
+	TRY(cs_random(rnd, sizeof(rnd)));
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-%02x%02x%02x%02x%02x%02x%02x%02x", path, rnd[0],
+	             rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]) >= (int)sizeof(tmp))
+		return CS_ERR_CONFIG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return CS_ERR_IO;
+	if ((err = cs_random(key, CS_SESSION_KEY_LEN)) == CS_OK &&
+	    (write(fd, key, CS_SESSION_KEY_LEN) != CS_SESSION_KEY_LEN || fsync(fd) != 0))
+		err = CS_ERR_IO;
+	close(fd);
+	if (err == CS_OK && link(tmp, path) != 0)
+		err = errno == EEXIST ? CS_ERR_EXISTS : CS_ERR_IO;
+	unlink(tmp);
+	if (err == CS_OK) { /* the new name survives a crash too */
+		slash = strrchr(path, '/');
+		dl = slash == NULL ? 1 : slash == path ? 1 : (size_t)(slash - path);
+		if (snprintf(tmp, sizeof(tmp), "%.*s", (int)dl, slash == NULL ? "." : path) > 0 &&
+		    (dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+			(void)fsync(dfd);
+			close(dfd);
+		}
+	}
+	if (err != CS_OK)
+		cs_wipe(key, CS_SESSION_KEY_LEN);
+	return err;
+}
+
 enum cs_err
 cs_session_key_load(const char *path, uint8_t key[CS_SESSION_KEY_LEN])
 {
@@ -142,19 +186,9 @@ cs_session_key_load(const char *path, uint8_t key[CS_SESSION_KEY_LEN])
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0 && errno == ENOENT) {
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-		if (fd >= 0) {
-			if ((err = cs_random(key, CS_SESSION_KEY_LEN)) == CS_OK &&
-			    (write(fd, key, CS_SESSION_KEY_LEN) != CS_SESSION_KEY_LEN ||
-			     fsync(fd) != 0))
-				err = CS_ERR_IO;
-			close(fd);
-			if (err != CS_OK)
-				unlink(path);
+		err = key_create(path, key);
+		if (err != CS_ERR_EXISTS)
 			return err;
-		}
-		if (errno != EEXIST)
-			return CS_ERR_IO;
 		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW); /* a replica created it */
 	}
 	if (fd < 0)
@@ -166,5 +200,7 @@ cs_session_key_load(const char *path, uint8_t key[CS_SESSION_KEY_LEN])
 		err = n == CS_SESSION_KEY_LEN ? CS_OK : CS_ERR_IO;
 	}
 	close(fd);
+	if (err != CS_OK)
+		cs_wipe(key, CS_SESSION_KEY_LEN);
 	return err;
 }

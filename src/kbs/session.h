@@ -57,7 +57,8 @@ CS_MUST_USE enum cs_err cs_session_open(const uint8_t key[CS_SESSION_KEY_LEN], c
  */
 CS_MUST_USE enum cs_err cs_session_parse(const uint8_t *p, size_t n, struct cs_session *out);
 
-/* Loads the 32-byte key from path, creating it (random, 0600, O_EXCL) when absent. */
+/* Loads the 32-byte key from path, creating it (random, 0600) when absent: written whole to a
+ * temporary file and linked into place, so a concurrent reader never sees a partial key. */
 CS_MUST_USE enum cs_err cs_session_key_load(const char *path, uint8_t key[CS_SESSION_KEY_LEN]);
 
 #endif

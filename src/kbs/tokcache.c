@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/secret.h"
 #include "crypto/hash.h"
 #include "kbs/tokcache.h"
 
@@ -57,7 +58,7 @@ cs_tokcache_get(struct cs_tokcache *c, const uint8_t id[32], int64_t now)
 
 	pthread_mutex_lock(&c->mu);
 	t = c->slots[slot_of(id)];
-	if (t != NULL && memcmp(t->id, id, 32) == 0 && t->exp > now)
+	if (t != NULL && cs_ct_eq(t->id, id, 32) && t->exp > now)
 		atomic_fetch_add(&t->refs, 1);
 	else
 		t = NULL;

@@ -3,6 +3,8 @@
  * and that the TEE, nonce and state come back exactly (so a session cannot be moved to another
  * TEE type or nonce without the key).
  */
+#include <dirent.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +13,7 @@
 
 #include "base/b64.h"
 #include "base/buf.h"
+#include "base/secret.h"
 #include "kbs/session.h"
 #include "t.h"
 
@@ -161,6 +164,69 @@ test_key_file(void)
 	rmdir(dir);
 }
 
+/* Replicas starting together: every one gets the same whole key, none a partial file. */
+#define RACERS 8
+#define ROUNDS 100
+
+struct racer {
+	pthread_barrier_t *go;
+	const char *path;
+	uint8_t key[CS_SESSION_KEY_LEN];
+	enum cs_err err;
+};
+
+static void *
+race(void *arg)
+{
+	struct racer *r = arg;
+
+	pthread_barrier_wait(r->go);
+	r->err = cs_session_key_load(r->path, r->key);
+	return NULL;
+}
+
+static void
+test_key_race(void)
+{
+	char dir[] = "/tmp/cs-session-XXXXXX", path[512];
+	struct racer rs[RACERS];
+	pthread_t th[RACERS];
+	pthread_barrier_t go;
+	int bad = 0, files = 0;
+	DIR *d;
+
+	CHECK(mkdtemp(dir) != NULL);
+	for (int round = 0; round < ROUNDS; round++) {
+		snprintf(path, sizeof(path), "%s/k%d", dir, round);
+		pthread_barrier_init(&go, NULL, RACERS);
+		for (int i = 0; i < RACERS; i++) {
+			rs[i] = (struct racer){.go = &go, .path = path};
+			pthread_create(&th[i], NULL, race, &rs[i]);
+		}
+		for (int i = 0; i < RACERS; i++)
+			pthread_join(th[i], NULL);
+		pthread_barrier_destroy(&go);
+		for (int i = 0; i < RACERS; i++)
+			bad += rs[i].err != CS_OK ||
+			       !cs_ct_eq(rs[i].key, rs[0].key, sizeof(rs[0].key));
+	}
+	CHECK(bad == 0);
+	/* Only the keys remain: no temporary file is left behind. */
+	CHECK((d = opendir(dir)) != NULL);
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+		if (e->d_name[0] == '.')
+			continue;
+		files++;
+		CHECK(strstr(e->d_name, ".tmp") == NULL);
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d != NULL)
+		closedir(d);
+	CHECK(files == ROUNDS);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -169,5 +235,6 @@ main(void)
 	T_RUN(test_tamper);
 	T_RUN(test_seal_limits);
 	T_RUN(test_key_file);
+	T_RUN(test_key_race);
 	return t_done();
 }
