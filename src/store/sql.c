@@ -111,13 +111,21 @@ release(struct be *b, struct conn *c)
 	pthread_mutex_unlock(&b->mu);
 }
 
+/*
+ * Takes the writer lock and begins a write transaction whose commit is durable, or relaxed
+ * (sql_driver.set_durable) when durable is false; the connection keeps that setting until the
+ * next wbegin changes it, so every write transaction must start here.
+ */
 static enum cs_err
-wbegin(struct be *b, struct conn *c)
+wbegin(struct be *b, struct conn *c, bool durable)
 {
-	enum cs_err err;
+	enum cs_err err = CS_OK;
 
 	pthread_mutex_lock(&b->wmu);
-	err = b->d->begin(c->h, true);
+	if (b->d->set_durable != NULL)
+		err = b->d->set_durable(c->h, durable);
+	if (err == CS_OK)
+		err = b->d->begin(c->h, true);
 	if (err != CS_OK)
 		pthread_mutex_unlock(&b->wmu);
 	return err;
@@ -151,11 +159,7 @@ run_batch(struct be *b, struct wop *batch)
 	for (w = batch; w != NULL; w = w->next)
 		durable |= !w->relaxed;
 	err = acquire(b, &c);
-	if (err == CS_OK && b->d->set_durable != NULL)
-		err = b->d->set_durable(c->h, durable);
-	if (err == CS_OK)
-		err = wbegin(b, c);
-	if (err != CS_OK && c != NULL)
+	if (err == CS_OK && (err = wbegin(b, c, durable)) != CS_OK)
 		release(b, c);
 	if (err != CS_OK) {
 		for (w = batch; w != NULL; w = w->next)
@@ -938,7 +942,7 @@ rekey(void *be, const struct cs_rekey_fns *f, void *arg, const char *kcv)
 	enum cs_err err;
 
 	TRY(acquire(b, &c));
-	err = wbegin(b, c);
+	err = wbegin(b, c, true);
 	if (err != CS_OK)
 		goto out;
 	err = b->d->run(c->h, ST_RES_WDEKS, NULL, 0, wdeks_cb, &w, NULL);
