@@ -1331,6 +1331,43 @@ refuse(struct MHD_Connection *c, struct req *r, long long cl, unsigned status, c
 	return MHD_YES;
 }
 
+struct framing {
+	unsigned content_length, transfer_encoding;
+	bool chunked; /* every Transfer-Encoding is exactly "chunked" */
+};
+
+static enum MHD_Result
+framing_add(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct framing *f = cls;
+
+	(void)kind;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0) {
+		f->content_length++;
+	} else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0) {
+		f->transfer_encoding++;
+		f->chunked = f->transfer_encoding == 1 && value != NULL &&
+		             strcasecmp(value, "chunked") == 0;
+	}
+	return MHD_YES;
+}
+
+/*
+ * Whether the body's length is unambiguous (RFC 9112 section 6.3): at most one Content-Length, at
+ * most one Transfer-Encoding and only "chunked", never both. A proxy in front that picks the other
+ * header than MHD does would otherwise see a different request boundary (request smuggling).
+ */
+static bool
+framing_ok(struct MHD_Connection *c)
+{
+	struct framing f = {0};
+
+	(void)MHD_get_connection_values(c, MHD_HEADER_KIND, framing_add, &f);
+	if (f.content_length > 1 || (f.content_length > 0 && f.transfer_encoding > 0))
+		return false;
+	return f.transfer_encoding == 0 || f.chunked;
+}
+
 /* Validates what can be validated before the body is read; MHD_YES with r->status == 0 and
  * r->pend_status == 0 when the request may proceed. */
 static enum MHD_Result
@@ -1339,6 +1376,12 @@ precheck(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *
 {
 	long long cl = content_length(c);
 
+	/* Answered at once: MHD closes a connection whose body it has not read. */
+	if (!framing_ok(c))
+		return problem(
+		        c, r, 400, "SerdeError",
+		        "ambiguous body length (repeated Content-Length or Transfer-Encoding, "
+		        "or both)");
 	if (cl == -2)
 		return problem(c, r, 400, "SerdeError", "malformed Content-Length");
 	r->route = route_of(url, rest);
@@ -1708,6 +1751,8 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, k},
 	        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, k},
 	        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)no_unescape, NULL},
+	        /* Strict HTTP/1.1: no Host, or whitespace before a header's colon, is a 400. */
+	        {MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
 	        {k->tls_cert ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, k->tls_cert},
 	        {k->tls_key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, k->tls_key},
 	        {MHD_OPTION_END, 0, NULL},

@@ -366,18 +366,21 @@ def slow_clients(tmp):
         # A complete request on a fresh connection is answered as ever.
         st, _ = u.get("127.0.0.1", kbs.port, "/healthz")
         u.check(st == 200, "served after the slow clients")
-        # 8 connections from 127.0.0.1 are the limit; the 9th is closed at once.
-        for _ in range(8):
-            slow.append(socket.create_connection(("127.0.0.1", kbs.port), timeout=5))
+        # 8 connections from 127.0.0.1 are the limit: of 9, exactly one is closed at once (after
+        # the server has seen the connections above close).
+        time.sleep(0.5)
+        for _ in range(9):
+            slow.append(socket.create_connection(("127.0.0.1", kbs.port), timeout=2))
         time.sleep(0.2)
-        extra = socket.create_connection(("127.0.0.1", kbs.port), timeout=2)
-        try:
-            extra.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            got = extra.recv(100)
-        except OSError:
-            got = b""
-        extra.close()
-        u.check(got == b"", "connection over the per-client limit refused (%r)" % got[:40])
+        got = []
+        for s in slow:
+            try:
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                got.append(s.recv(12))
+            except OSError:
+                got.append(b"")
+        u.check(got.count(b"HTTP/1.1 200") == 8 and got.count(b"") == 1,
+                "9 connections, limit 8: one refused (%r)" % got)
         for s in slow:
             s.close()
         slow = []
@@ -387,6 +390,48 @@ def slow_clients(tmp):
     finally:
         for s in slow:
             s.close()
+        kbs.cleanup()
+
+
+def framing(tmp):
+    """Request smuggling: a body length two parsers could read differently is a 400 with an RFC
+    7807 body and the connection closes (what follows it is never served); strict HTTP/1.1 parsing
+    refuses a request without Host or with whitespace before a colon."""
+    data = os.path.join(tmp, "fr")
+    os.mkdir(data, 0o700)
+    kbs = u.Kbs(data=data)
+    smuggled = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+    try:
+        auth = b"POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        for name, head in [
+            ("two Content-Length", b"Content-Length: 2\r\nContent-Length: %d\r\n"
+                                   % (2 + len(smuggled))),
+            ("two equal Content-Length", b"Content-Length: 2\r\nContent-Length: 2\r\n"),
+            ("Content-Length and chunked", b"Content-Length: 2\r\n"
+                                           b"Transfer-Encoding: chunked\r\n"),
+            ("chunked and Content-Length", b"Transfer-Encoding: chunked\r\n"
+                                           b"Content-Length: 2\r\n"),
+            ("two Transfer-Encoding", b"Transfer-Encoding: chunked\r\n"
+                                      b"Transfer-Encoding: chunked\r\n"),
+        ]:
+            out = raw(kbs.port, auth + head + b"\r\n{}" + smuggled)
+            status, _, rest = out.partition(b"\r\n")
+            body = out.split(b"\r\n\r\n", 1)[-1]
+            u.check(status == b"HTTP/1.1 400 Bad Request" and out.count(b"HTTP/1.1 ") == 1,
+                    "%s: one 400, nothing smuggled (%r)" % (name, out[:200]))
+            u.check(problem(body) == "SerdeError", "%s: RFC 7807 body (%r)" % (name, body[:100]))
+        for name, req in [
+            ("no Host", b"GET /healthz HTTP/1.1\r\n\r\n"),
+            ("space before colon", b"GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n"),
+        ]:
+            out = raw(kbs.port, req)
+            u.check(out.startswith(b"HTTP/1.1 400"), "%s -> 400 (%r)" % (name, out[:60]))
+        out = raw(kbs.port, b"GET /healthz HTTP/1.0\r\nConnection: close\r\n\r\n")
+        u.check(out.startswith(b"HTTP/1.0 200") or out.startswith(b"HTTP/1.1 200"),
+                "HTTP/1.0 without Host still served (%r)" % out[:60])
+        st, _ = u.get("127.0.0.1", kbs.port, "/healthz")
+        u.check(st == 200, "alive after the framing tests")
+    finally:
         kbs.cleanup()
 
 
@@ -401,6 +446,7 @@ def main():
         master_key(tmp)
         store_failure(tmp)
         slow_clients(tmp)
+        framing(tmp)
     u.done()
 
 
