@@ -12,6 +12,7 @@
  * state a failure left in it is not reused.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 
 #include <openssl/err.h>
@@ -33,6 +34,7 @@ struct cs_ctx_pool {
 	EVP_PKEY *pkey; /* borrowed: the key's, or a curve template */
 	struct cs_pctx *free[CS_CTX_USES];
 	unsigned n[CS_CTX_USES];
+	atomic_bool checked; /* the key's public part passed EVP_PKEY_public_check_quick */
 };
 
 struct cs_ctx_pool *
@@ -189,6 +191,19 @@ cs_ctx_give(struct cs_ctx_pool *p, enum cs_ctx_use use, struct cs_pctx *c, bool 
 	}
 	(void)pthread_mutex_unlock(&p->mu);
 	pctx_free(c);
+}
+
+bool
+cs_ctx_pool_checked(struct cs_ctx_pool *p)
+{
+	return p != NULL && atomic_load(&p->checked);
+}
+
+void
+cs_ctx_pool_set_checked(struct cs_ctx_pool *p)
+{
+	if (p != NULL)
+		atomic_store(&p->checked, true);
 }
 
 EVP_PKEY_CTX *

@@ -55,6 +55,9 @@ struct cs_pctx *cs_ctx_take(struct cs_ctx_pool *p, enum cs_ctx_use use);
 /* Gives c back (takes it); ok false, or a full list, frees it. */
 void cs_ctx_give(struct cs_ctx_pool *p, enum cs_ctx_use use, struct cs_pctx *c, bool ok);
 EVP_PKEY_CTX *cs_pctx_get(const struct cs_pctx *c);
+/* Whether the pool's key passed the quick public check (a key never changes: checked once). */
+bool cs_ctx_pool_checked(struct cs_ctx_pool *p);
+void cs_ctx_pool_set_checked(struct cs_ctx_pool *p);
 
 /* The key's pool (created with the key; NULL only if that allocation failed). */
 struct cs_ctx_pool *cs_key_pool(const struct cs_key *k);

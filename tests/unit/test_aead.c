@@ -225,6 +225,37 @@ test_key_wrap_rfc3394(void)
 	CHECK_ERR(cs_aes_kw_unwrap(kek, out, 32, back), CS_ERR_DECRYPT);
 }
 
+/* RFC 3394 §4.3 and §4.5 (256-bit KEK, 128- and 192-bit key data), also wrapped in place. */
+static void
+test_key_wrap_more(void)
+{
+	uint8_t kek[32], key[24], want[32], buf[32], back[24];
+	size_t i;
+
+	for (i = 0; i < 32; i++)
+		kek[i] = (uint8_t)i;
+	t_hex("00112233445566778899AABBCCDDEEFF", key, 16);
+	t_hex("64E8C3F9CE0F5BA263E9777905818A2A93C8191E7D6E8AE7", want, 24);
+	CHECK_OK(cs_aes_kw_wrap(kek, key, 16, buf));
+	CHECK_MEM(buf, want, 24);
+	CHECK_OK(cs_aes_kw_unwrap(kek, buf, 24, back));
+	CHECK_MEM(back, key, 16);
+	t_hex("00112233445566778899AABBCCDDEEFF0001020304050607", key, 24);
+	t_hex("A8F9BC1612C68B3FF6E6F4FBE30E71E4769C8B80A32CB8958CD5D17D6B254DA1", want, 32);
+	memcpy(buf, key, 24);
+	CHECK_OK(cs_aes_kw_wrap(kek, buf, 24, buf)); /* in place */
+	CHECK_MEM(buf, want, 32);
+	CHECK_OK(cs_aes_kw_unwrap(kek, buf, 32, buf));
+	CHECK_MEM(buf, key, 24);
+	/* The last block altered: the integrity check fails and the output is wiped. */
+	memcpy(buf, want, 32);
+	buf[31] ^= 0x80;
+	memset(back, 0x55, sizeof(back));
+	CHECK_ERR(cs_aes_kw_unwrap(kek, buf, 32, back), CS_ERR_DECRYPT);
+	for (i = 0; i < 24; i++)
+		CHECK(back[i] == 0);
+}
+
 int
 main(void)
 {
@@ -232,5 +263,6 @@ main(void)
 	T_RUN(test_gcm_tamper_wipes);
 	T_RUN(test_gcm_stream);
 	T_RUN(test_key_wrap_rfc3394);
+	T_RUN(test_key_wrap_more);
 	return t_done();
 }
