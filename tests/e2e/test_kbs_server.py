@@ -413,6 +413,10 @@ def framing(tmp):
                                            b"Content-Length: 2\r\n"),
             ("two Transfer-Encoding", b"Transfer-Encoding: chunked\r\n"
                                       b"Transfer-Encoding: chunked\r\n"),
+            ("Transfer-Encoding not chunked", b"Transfer-Encoding: gzip\r\n"),
+            # MHD keeps the space in the name: not its Content-Length, but a proxy's.
+            ("space before colon", b"Content-Length : 2\r\n"),
+            ("tab before colon", b"Content-Length\t: 2\r\n"),
         ]:
             out = raw(kbs.port, auth + head + b"\r\n{}" + smuggled)
             status, _, rest = out.partition(b"\r\n")
@@ -420,12 +424,14 @@ def framing(tmp):
             u.check(status == b"HTTP/1.1 400 Bad Request" and out.count(b"HTTP/1.1 ") == 1,
                     "%s: one 400, nothing smuggled (%r)" % (name, out[:200]))
             u.check(problem(body) == "SerdeError", "%s: RFC 7807 body (%r)" % (name, body[:100]))
+        # Strict parsing (MHD's own 400s; their bodies are MHD's HTML, see ARCHITECTURE.md).
         for name, req in [
             ("no Host", b"GET /healthz HTTP/1.1\r\n\r\n"),
-            ("space before colon", b"GET /healthz HTTP/1.1\r\nHost : x\r\n\r\n"),
+            ("space in the target", b"GET /healthz x HTTP/1.1\r\nHost: x\r\n\r\n"),
         ]:
             out = raw(kbs.port, req)
-            u.check(out.startswith(b"HTTP/1.1 400"), "%s -> 400 (%r)" % (name, out[:60]))
+            u.check(out.startswith(b"HTTP/1.1 400") or out == b"",
+                    "%s -> 400 or closed unanswered (%r)" % (name, out[:60]))
         out = raw(kbs.port, b"GET /healthz HTTP/1.0\r\nConnection: close\r\n\r\n")
         u.check(out.startswith(b"HTTP/1.0 200") or out.startswith(b"HTTP/1.1 200"),
                 "HTTP/1.0 without Host still served (%r)" % out[:60])
