@@ -172,6 +172,42 @@ test_free_with_pooled(void)
 	CHECK(w.bad == 0);
 }
 
+/*
+ * The EC point import (cs_ec_public_from_point) relies on OpenSSL refusing, while setting the
+ * point, a coordinate >= p and a point off the curve. On P-521 (p = 2^521 - 1) a valid y plus p
+ * still fits the 66-byte field and is congruent to a point on the curve: refused all the same.
+ */
+static void
+test_point_import(void)
+{
+	struct cs_key *k = NULL, *bad = NULL;
+	uint8_t x[66], y[66], yp[66];
+	struct cs_buf z;
+	unsigned carry = 0;
+
+	CHECK_OK(cs_key_generate(CS_KEY_EC_P521, 0, &k));
+	CHECK_OK(cs_key_ec_to_raw(k, x, y, NULL));
+	/* yp = y + p, big-endian: p is 0x01 then 65 bytes of 0xff. */
+	for (int i = 65; i >= 0; i--) {
+		unsigned sum = y[i] + (i == 0 ? 0x01u : 0xffu) + carry;
+
+		yp[i] = (uint8_t)sum;
+		carry = sum >> 8;
+	}
+	CHECK(carry == 0 && yp[0] <= 0x03);
+	cs_buf_init(&z, 66);
+	CHECK_ERR(cs_key_ec_from_raw(CS_KEY_EC_P521, x, 66, yp, 66, NULL, 0, &bad), CS_ERR_KEY);
+	CHECK(bad == NULL);
+	CHECK_ERR(cs_ecdh_raw_peer(k, x, 66, yp, 66, &z), CS_ERR_KEY);
+	CHECK(z.len == 0);
+	CHECK_OK(cs_key_ec_from_raw(CS_KEY_EC_P521, x, 66, y, 66, NULL, 0, &bad));
+	CHECK_OK(cs_ecdh_raw_peer(k, x, 66, y, 66, &z));
+	CHECK(z.len == 66);
+	cs_buf_fini(&z);
+	cs_key_free(bad);
+	cs_key_free(k);
+}
+
 int
 main(void)
 {
@@ -196,6 +232,7 @@ main(void)
 	cs_buf_fini(&s);
 	T_RUN(test_threads);
 	T_RUN(test_free_with_pooled);
+	T_RUN(test_point_import);
 	cs_key_free(ec);
 	cs_key_free(ec384);
 	cs_key_free(rsa);
