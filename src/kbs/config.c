@@ -24,6 +24,7 @@ cs_kbs_config_init(struct cs_kbs_config *c)
 	c->per_ip_max = 16;
 	c->timeout_s = 30;
 	c->head_timeout_s = 10;
+	c->body_timeout_s = 30;
 	c->session_ttl = 300;
 	c->token_ttl = 300;
 	c->auth_rate = 10;
@@ -146,9 +147,11 @@ load_limits(struct cs_kbs_config *c, const json_t *l, const char **bad)
 {
 	static const char *const names[] = {
 	        "body_bytes", "header_bytes", "connections",    "connections_per_client",
-	        "timeout_s",  "threads",      "head_timeout_s", NULL};
+	        "timeout_s",  "threads",      "head_timeout_s", "body_timeout_s",
+	        NULL};
 	int64_t body = (int64_t)c->body_max, hdr = (int64_t)c->header_max, conn = c->conn_max,
-	        per = c->per_ip_max, to = c->timeout_s, thr = c->threads, hto = c->head_timeout_s;
+	        per = c->per_ip_max, to = c->timeout_s, thr = c->threads, hto = c->head_timeout_s,
+	        bto = c->body_timeout_s;
 
 	ENSURE(json_is_object(l), CS_ERR_CONFIG);
 	TRY(only(l, names, bad));
@@ -159,6 +162,7 @@ load_limits(struct cs_kbs_config *c, const json_t *l, const char **bad)
 	TRY(opt_uint(l, "timeout_s", 1, 3600, &to));
 	TRY(opt_uint(l, "threads", 0, 1024, &thr));
 	TRY(opt_uint(l, "head_timeout_s", 1, 3600, &hto));
+	TRY(opt_uint(l, "body_timeout_s", 1, 3600, &bto));
 	c->body_max = (size_t)body;
 	c->header_max = (size_t)hdr;
 	c->conn_max = (unsigned)conn;
@@ -166,6 +170,7 @@ load_limits(struct cs_kbs_config *c, const json_t *l, const char **bad)
 	c->timeout_s = (unsigned)to;
 	c->threads = (unsigned)thr;
 	c->head_timeout_s = (unsigned)hto;
+	c->body_timeout_s = (unsigned)bto;
 	return CS_OK;
 }
 

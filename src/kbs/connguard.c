@@ -38,7 +38,8 @@ cs_cg_prefix_key(const struct sockaddr *sa, uint8_t key[CS_CG_KEY_LEN])
 }
 
 enum cs_err
-cs_connguard_init(struct cs_connguard *g, size_t cap, unsigned per_prefix, uint64_t head_ns)
+cs_connguard_init(struct cs_connguard *g, size_t cap, unsigned per_prefix, uint64_t head_ns,
+                  uint64_t body_ns)
 {
 	memset(g, 0, sizeof(*g));
 	ENSURE(cap > 0, CS_ERR_INVAL);
@@ -47,6 +48,7 @@ cs_connguard_init(struct cs_connguard *g, size_t cap, unsigned per_prefix, uint6
 	g->cap = cap;
 	g->per_prefix = per_prefix;
 	g->head_ns = head_ns;
+	g->body_ns = body_ns;
 	pthread_mutex_init(&g->mu, NULL);
 	pthread_cond_init(&g->cv, NULL);
 	return CS_OK;
@@ -176,7 +178,14 @@ cs_connguard_open(struct cs_connguard *g, const struct sockaddr *sa, int fd, uin
 }
 
 void
-cs_connguard_head_done(struct cs_cg_conn *cc)
+cs_connguard_head_done(struct cs_connguard *g, struct cs_cg_conn *cc, uint64_t now_ns)
+{
+	if (cc != NULL)
+		atomic_store(&cc->deadline_ns, now_ns + g->body_ns);
+}
+
+void
+cs_connguard_busy(struct cs_cg_conn *cc)
 {
 	if (cc != NULL)
 		atomic_store(&cc->deadline_ns, 0);

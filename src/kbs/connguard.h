@@ -1,11 +1,13 @@
 /*
- * Connection guard for custos-kbs: two defences libmicrohttpd 0.9.75 does not have.
+ * Connection guard for custos-kbs: defences libmicrohttpd 0.9.75 does not have.
  *
  * 1. A bound on the request head. MHD's connection timeout is an idle timeout: a client that
  *    sends one header line every few seconds is never idle, so a few hosts can hold every
  *    connection slot (slowloris). Every connection gets a deadline by which its request head
  *    must be complete: head_ns after it was accepted, and again head_ns after each response
- *    (so an idle keep-alive connection lives at most head_ns between requests). A reaper thread
+ *    (so an idle keep-alive connection lives at most head_ns between requests). Once the head is
+ *    complete the body is due within body_ns (the same drip, one byte at a time, on the body);
+ *    while the broker works on the request and answers, there is no deadline. A reaper thread
  *    shuts down the socket of a connection past its deadline; MHD then sees end-of-file and
  *    closes it the usual way.
  * 2. Connections per client prefix. MHD counts connections per exact address, but one IPv6 host
@@ -49,7 +51,7 @@ struct cs_connguard {
 	struct cs_cg_prefix *pfx; /* owned, cap entries; npfx in use */
 	size_t npfx, cap;
 	unsigned per_prefix; /* 0: no limit */
-	uint64_t head_ns;
+	uint64_t head_ns, body_ns;
 	pthread_t reaper;
 	bool running, stop;
 	atomic_ulong slow_closed;    /* connections shut down for a late request head */
@@ -61,7 +63,8 @@ bool cs_cg_prefix_key(const struct sockaddr *sa, uint8_t key[CS_CG_KEY_LEN]);
 
 /* cap: the most live connections (the daemon's connection limit). */
 enum cs_err cs_connguard_init(struct cs_connguard *g, size_t cap, unsigned per_prefix,
-                              uint64_t head_ns) __attribute__((warn_unused_result));
+                              uint64_t head_ns, uint64_t body_ns)
+        __attribute__((warn_unused_result));
 /* Stops the reaper and frees every handle; _fini of a zeroed guard is a no-op. */
 void cs_connguard_fini(struct cs_connguard *g);
 /* Starts the reaper thread (a tick of 250 ms). */
@@ -76,8 +79,10 @@ bool cs_connguard_admit(struct cs_connguard *g, const struct sockaddr *sa);
  */
 struct cs_cg_conn *cs_connguard_open(struct cs_connguard *g, const struct sockaddr *sa, int fd,
                                      uint64_t now_ns);
-/* The request head is complete: no deadline until the response is sent. */
-void cs_connguard_head_done(struct cs_cg_conn *cc);
+/* The request head is complete (at monotonic now_ns): the body is due body_ns after it. */
+void cs_connguard_head_done(struct cs_connguard *g, struct cs_cg_conn *cc, uint64_t now_ns);
+/* The request is read (or answered early): no deadline while it is handled and answered. */
+void cs_connguard_busy(struct cs_cg_conn *cc);
 /* The response is sent: the next request head is due head_ns after now_ns. */
 void cs_connguard_idle(struct cs_connguard *g, struct cs_cg_conn *cc, uint64_t now_ns);
 /* Uncounts and frees the handle (NULL is a no-op). */

@@ -74,6 +74,9 @@ struct cs_kbs_config {
 	/* Seconds within which a request head must be complete, counted from the connection's
 	 * opening or its last response (slow-client bound); default 10. */
 	unsigned head_timeout_s;
+	/* Seconds within which the request body must have arrived once the head is complete;
+	 * default 30. */
+	unsigned body_timeout_s;
 	unsigned threads;    /* worker threads; 0: one per CPU */
 	int64_t session_ttl; /* seconds; default 300 */
 	int64_t token_ttl;   /* seconds; default 300 */

@@ -1467,6 +1467,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 	struct cs_kbs *k = cls;
 	struct req *r = *ctx;
 	const char *rest = NULL;
+	enum MHD_Result ret;
 
 	(void)version;
 	if (r == NULL) {
@@ -1475,12 +1476,15 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			return MHD_NO;
 		*ctx = r;
 		r->t0 = cs_clock_mono_ns();
-		cs_connguard_head_done(conn_guarded(c));
+		cs_connguard_head_done(&k->guard, conn_guarded(c), r->t0); /* the body is due */
 		snprintf(r->method, sizeof(r->method), "%s", method);
 		snprintf(r->path, sizeof(r->path), "%s", url);
 		client_addr(c, r);
 		cs_buf_init(&r->body, k->cfg->body_max);
-		return precheck(k, c, r, url, &rest);
+		ret = precheck(k, c, r, url, &rest);
+		if (r->status != 0)
+			cs_connguard_busy(conn_guarded(c)); /* answered before the body */
+		return ret;
 	}
 	if (r->status != 0) { /* already answered by the precheck: discard the body */
 		*upload_size = 0;
@@ -1500,6 +1504,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		*upload_size = 0;
 		return MHD_YES;
 	}
+	cs_connguard_busy(conn_guarded(c)); /* the request is read: handled without a deadline */
 	if (r->pend_status != 0)
 		return problem(c, r, r->pend_status, r->pend_variant, r->pend_detail);
 	if (r->too_large)
@@ -1725,7 +1730,8 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 		goto fail;
 	}
 	if ((err = cs_connguard_init(&k->guard, cfg->conn_max, cfg->per_ip_max,
-	                             (uint64_t)cfg->head_timeout_s * 1000000000ull)) != CS_OK ||
+	                             (uint64_t)cfg->head_timeout_s * 1000000000ull,
+	                             (uint64_t)cfg->body_timeout_s * 1000000000ull)) != CS_OK ||
 	    (err = cs_connguard_start(&k->guard)) != CS_OK) {
 		say(why, why_len, "connection guard", err);
 		goto fail;

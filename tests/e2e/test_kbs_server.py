@@ -321,21 +321,28 @@ def store_failure(tmp):
 
 
 def slow_clients(tmp):
-    """Slowloris: a request head that is not complete within limits.head_timeout_s is closed even
-    though the client is never idle; normal clients are served meanwhile; connections are counted
+    """Slowloris: a request head that is not complete within limits.head_timeout_s, or a body not
+    within body_timeout_s after it, is closed even though the client is never idle; normal
+    clients are served meanwhile; connections are counted
     per client address (per IPv6 /64) and refused over limits.connections_per_client."""
     import time
     data = os.path.join(tmp, "slow")
     os.mkdir(data, 0o700)
     cfg = os.path.join(tmp, "slow.json")
     with open(cfg, "w") as f:
-        json.dump({"limits": {"head_timeout_s": 2, "connections_per_client": 8}}, f)
+        json.dump({"limits": {"head_timeout_s": 2, "body_timeout_s": 2,
+                              "connections_per_client": 8}}, f)
     kbs = u.Kbs("--config", cfg, data=data)
     slow = []
     try:
         for _ in range(5):
             s = socket.create_connection(("127.0.0.1", kbs.port), timeout=5)
             s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+        for _ in range(2):  # the head at once, then the body one byte at a time
+            s = socket.create_connection(("127.0.0.1", kbs.port), timeout=5)
+            s.sendall(b"POST /kbs/v0/auth HTTP/1.1\r\nHost: x\r\nContent-Type: application/json"
+                      b"\r\nContent-Length: 1000\r\n\r\n")
             slow.append(s)
         closed = [False] * len(slow)
         t0 = time.monotonic()
@@ -345,7 +352,7 @@ def slow_clients(tmp):
                 if closed[i]:
                     continue
                 try:
-                    s.sendall(b"X-Slow: %d\r\n" % i)
+                    s.sendall(b"X-Slow: %d\r\n" % i if i < 5 else b" ")
                     s.settimeout(0.01)
                     closed[i] = s.recv(1) == b""
                 except socket.timeout:
@@ -358,7 +365,7 @@ def slow_clients(tmp):
             time.sleep(0.4)
         took = time.monotonic() - t0
         u.check(served, "a normal client is served beside the slow ones")
-        u.check(all(closed), "slow request heads closed (%d of %d)" % (sum(closed), len(closed)))
+        u.check(all(closed), "slow request heads and bodies closed (%r)" % closed)
         u.check(took >= 1.5, "not before the bound (%.1f s)" % took)
         for s in slow:
             s.close()

@@ -57,7 +57,7 @@ test_full(void)
 	CHECK_OK(load(
 	        "{\"listen\":\"[::1]:9\",\"data\":\"/d\",\"tees\":[\"sample\"],"
 	        "\"limits\":{\"body_bytes\":4096,\"timeout_s\":5,\"threads\":2,"
-	        "\"head_timeout_s\":3},"
+	        "\"head_timeout_s\":3,\"body_timeout_s\":4},"
 	        "\"session_ttl_s\":60,\"token_ttl_s\":120,"
 	        "\"auth_rate\":{\"per_second\":0.5,\"burst\":3},\"audit_sync\":true,"
 	        "\"admin\":{\"public_key\":\"/k.pem\",\"roles\":{\"r\":[\"GET /kbs/v0/*\"]}},"
@@ -67,7 +67,8 @@ test_full(void)
 	CHECK_STR(c.listen, "[::1]:9");
 	CHECK(c.ntees == 1 && strcmp(c.tees[0], "sample") == 0);
 	CHECK(c.body_max == 4096 && c.timeout_s == 5 && c.threads == 2);
-	CHECK(c.head_timeout_s == 3 && c.per_ip_max == 16); /* set; default (per IPv6 /64) */
+	CHECK(c.head_timeout_s == 3 && c.body_timeout_s == 4);
+	CHECK(c.per_ip_max == 16); /* the default (per IPv4 address or IPv6 /64) */
 	CHECK(c.session_ttl == 60 && c.token_ttl == 120 && c.audit_sync);
 	CHECK(c.auth_rate == 0.5 && c.auth_burst == 3);
 	CHECK(c.nroles == 1 && c.roles[0].n == 1);

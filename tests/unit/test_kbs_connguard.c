@@ -1,5 +1,5 @@
-/* The connection guard: request-head deadlines over real sockets, per-prefix counting keys and
- * limits (IPv4 address, IPv6 /64, IPv4-mapped as IPv4). */
+/* The connection guard: request head and body deadlines over real sockets, per-prefix counting keys
+ * and limits (IPv4 address, IPv6 /64, IPv4-mapped as IPv4). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <string.h>
@@ -66,7 +66,7 @@ test_prefix_limit(void)
 	                        a3 = addr("2001:db8::3"), other = addr("2001:db8:0:1::1");
 	struct cs_cg_conn *c1, *c2, *c3, *c4;
 
-	CHECK_OK(cs_connguard_init(&g, 8, 2, 10 * SEC));
+	CHECK_OK(cs_connguard_init(&g, 8, 2, 10 * SEC, 30 * SEC));
 	CHECK(cs_connguard_admit(&g, (struct sockaddr *)&a1));
 	CHECK((c1 = cs_connguard_open(&g, (struct sockaddr *)&a1, -1, 0)) != NULL);
 	CHECK((c2 = cs_connguard_open(&g, (struct sockaddr *)&a2, -1, 0)) != NULL);
@@ -88,7 +88,7 @@ test_prefix_limit(void)
 	cs_connguard_fini(&g);
 
 	/* The table holds at most cap prefixes; 0 per prefix means no per-prefix limit. */
-	CHECK_OK(cs_connguard_init(&g, 2, 0, SEC));
+	CHECK_OK(cs_connguard_init(&g, 2, 0, SEC, SEC));
 	struct sockaddr_storage b1 = addr("10.0.0.1"), b2 = addr("10.0.0.2"), b3 = addr("10.0.0.3");
 	CHECK((c1 = cs_connguard_open(&g, (struct sockaddr *)&b1, -1, 0)) != NULL);
 	CHECK((c2 = cs_connguard_open(&g, (struct sockaddr *)&b1, -1, 0)) != NULL);
@@ -109,38 +109,50 @@ peer_eof(int fd)
 }
 
 static void
-test_head_deadline(void)
+test_deadlines(void)
 {
 	struct cs_connguard g;
 	struct sockaddr_storage a = addr("127.0.0.1");
-	struct cs_cg_conn *slow, *fast, *keep;
-	int s1[2], s2[2], s3[2];
+	struct cs_cg_conn *slow, *body, *fast, *keep;
+	int s1[2], s2[2], s3[2], s4[2];
 
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s1) == 0);
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s2) == 0);
 	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s3) == 0);
-	CHECK_OK(cs_connguard_init(&g, 16, 16, 10 * SEC));
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s4) == 0);
+	CHECK_OK(cs_connguard_init(&g, 16, 16, 10 * SEC, 30 * SEC));
 	slow = cs_connguard_open(&g, (struct sockaddr *)&a, s1[0], 100 * SEC);
-	fast = cs_connguard_open(&g, (struct sockaddr *)&a, s2[0], 100 * SEC);
-	keep = cs_connguard_open(&g, (struct sockaddr *)&a, s3[0], 100 * SEC);
-	CHECK(slow != NULL && fast != NULL && keep != NULL);
-	cs_connguard_head_done(fast);
-	cs_connguard_head_done(keep);
-	/* Up to the bound, nothing happens. */
+	body = cs_connguard_open(&g, (struct sockaddr *)&a, s2[0], 100 * SEC);
+	fast = cs_connguard_open(&g, (struct sockaddr *)&a, s3[0], 100 * SEC);
+	keep = cs_connguard_open(&g, (struct sockaddr *)&a, s4[0], 100 * SEC);
+	CHECK(slow != NULL && body != NULL && fast != NULL && keep != NULL);
+	/* Heads complete at 105 s; two bodies arrive at once, one drips. */
+	cs_connguard_head_done(&g, body, 105 * SEC);
+	cs_connguard_head_done(&g, fast, 105 * SEC);
+	cs_connguard_head_done(&g, keep, 105 * SEC);
+	cs_connguard_busy(fast);
+	cs_connguard_busy(keep);
+	/* Up to the head bound, nothing happens. */
 	CHECK(cs_connguard_reap(&g, 110 * SEC - 1) == 0);
 	CHECK(!peer_eof(s1[1]));
 	/* Past it, only the connection whose head is still incomplete is shut down, once. */
 	CHECK(cs_connguard_reap(&g, 110 * SEC) == 1);
 	CHECK(peer_eof(s1[1]));
-	CHECK(!peer_eof(s2[1]) && !peer_eof(s3[1]));
-	CHECK(cs_connguard_reap(&g, 200 * SEC) == 0);
+	CHECK(!peer_eof(s2[1]) && !peer_eof(s3[1]) && !peer_eof(s4[1]));
+	CHECK(cs_connguard_reap(&g, 120 * SEC) == 0);
+	/* The dripping body is cut at head + 30 s; requests being handled have no deadline. */
+	CHECK(cs_connguard_reap(&g, 135 * SEC - 1) == 0);
+	CHECK(cs_connguard_reap(&g, 135 * SEC) == 1);
+	CHECK(peer_eof(s2[1]) && !peer_eof(s3[1]));
+	CHECK(cs_connguard_reap(&g, 1000 * SEC) == 0);
 	/* After a response the next head is due within the bound again (idle keep-alive). */
 	cs_connguard_idle(&g, keep, 300 * SEC);
 	CHECK(cs_connguard_reap(&g, 305 * SEC) == 0);
 	CHECK(cs_connguard_reap(&g, 311 * SEC) == 1);
-	CHECK(peer_eof(s3[1]) && !peer_eof(s2[1]));
-	CHECK(atomic_load(&g.slow_closed) == 2);
+	CHECK(peer_eof(s4[1]) && !peer_eof(s3[1]));
+	CHECK(atomic_load(&g.slow_closed) == 3);
 	cs_connguard_close(&g, slow);
+	cs_connguard_close(&g, body);
 	cs_connguard_close(&g, fast);
 	cs_connguard_close(&g, keep);
 	/* The reaper thread starts and stops. */
@@ -150,6 +162,7 @@ test_head_deadline(void)
 		close(s1[i]);
 		close(s2[i]);
 		close(s3[i]);
+		close(s4[i]);
 	}
 }
 
@@ -158,6 +171,6 @@ main(void)
 {
 	T_RUN(test_keys);
 	T_RUN(test_prefix_limit);
-	T_RUN(test_head_deadline);
+	T_RUN(test_deadlines);
 	return t_done();
 }
