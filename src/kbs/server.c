@@ -1223,6 +1223,15 @@ h_metrics(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		                  "kbs_token_cache_total{result=\"hit\"} %lu\n"
 		                  "kbs_token_cache_total{result=\"miss\"} %lu\n",
 		                  atomic_load(&k->tokens.hits), atomic_load(&k->tokens.misses));
+	if (e == CS_OK)
+		e = cs_buf_printf(
+		        &b,
+		        "# HELP kbs_connections_refused_total Connections refused or closed "
+		        "by the connection guard.\n"
+		        "# TYPE kbs_connections_refused_total counter\n"
+		        "kbs_connections_refused_total{reason=\"slow_request\"} %lu\n"
+		        "kbs_connections_refused_total{reason=\"per_client_limit\"} %lu\n",
+		        atomic_load(&k->guard.slow_closed), atomic_load(&k->guard.prefix_refused));
 	if (e != CS_OK) {
 		cs_buf_fini(&b);
 		return problem(c, r, 500, "PrometheusError", "metrics too large");
@@ -1759,7 +1768,8 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 	        {MHD_OPTION_SOCK_ADDR, 0, &ss},
 	        {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL},
 	        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)cfg->conn_max, NULL},
-	        {MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t)cfg->per_ip_max, NULL},
+	        /* Connections per client are counted by the guard's accept policy (per IPv4
+	         * address and IPv6 /64, a superset of MHD's per-address limit, and in metrics). */
 	        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)cfg->timeout_s, NULL},
 	        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)cfg->header_max, NULL},
 	        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, k},

@@ -394,6 +394,14 @@ def slow_clients(tmp):
         time.sleep(0.3)
         st, _ = u.get("127.0.0.1", kbs.port, "/healthz")
         u.check(st == 200, "served again once the connections closed")
+        st, text = u.get("127.0.0.1", kbs.port, "/metrics")
+        slow_n = re.search(rb'kbs_connections_refused_total\{reason="slow_request"\} (\d+)', text)
+        lim_n = re.search(rb'kbs_connections_refused_total\{reason="per_client_limit"\} (\d+)',
+                          text)
+        u.check(slow_n is not None and int(slow_n.group(1)) >= 7 and
+                lim_n is not None and int(lim_n.group(1)) >= 1,
+                "guard counted in /metrics (%r %r)" % (slow_n and slow_n.group(0),
+                                                        lim_n and lim_n.group(0)))
     finally:
         for s in slow:
             s.close()
