@@ -5,7 +5,10 @@
  * returning only after the commit, the chain verifying afterwards).
  */
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kbs/audit.h"
 #include "kbs/tokcache.h"
@@ -139,10 +142,63 @@ test_audit(void)
 	cs_store_free(s);
 }
 
+/* Jansson allocations fail on every thread but the test's while fail_others is set. */
+static atomic_bool fail_others;
+static pthread_t test_thread;
+
+static void *
+picky_malloc(size_t n)
+{
+	if (atomic_load(&fail_others) && !pthread_equal(pthread_self(), test_thread))
+		return NULL;
+	return malloc(n);
+}
+
+/* The writer out of memory (its fresh queue, its batch): nothing leaks (ASan), nothing is lost,
+ * and the events are committed once memory is back. */
+static void
+test_audit_oom(void)
+{
+	struct cs_store *s;
+	struct cs_kbs_audit a;
+	struct cs_audit_rec *recs = NULL;
+	size_t n = 0, events = 0;
+	struct timespec ts = {0, 10 * 1000 * 1000};
+
+	test_thread = pthread_self();
+	json_set_alloc_funcs(picky_malloc, free);
+	CHECK_OK(cs_store_open("sqlite::memory:", NULL, &s));
+	CHECK_OK(cs_audit_start(&a, s));
+	atomic_store(&fail_others, true);
+	for (int i = 0; i < 3; i++)
+		CHECK_OK(cs_audit_log(&a, 10 + i, "release", json_pack("{s:i}", "i", i), false));
+	for (int i = 0; i < 500 && atomic_load(&a.failures) < 2; i++)
+		nanosleep(&ts, NULL);
+	CHECK(atomic_load(&a.failures) >= 2); /* the writer failed and retried */
+	atomic_store(&fail_others, false);
+	CHECK_OK(cs_audit_log(&a, 20, "admin", json_pack("{s:s}", "op", "after"), true));
+	cs_audit_stop(&a);
+	CHECK_OK(cs_store_audit_list(s, 1, 100, &recs, &n));
+	for (size_t r = 0; r < n; r++) {
+		json_error_t je;
+		json_t *b = json_loadb(recs[r].body, recs[r].body_len, 0, &je);
+
+		events += strcmp(recs[r].kind, "batch") == 0
+		                  ? json_array_size(json_object_get(b, "events"))
+		                  : 1;
+		json_decref(b);
+	}
+	cs_audit_recs_free(recs, n);
+	CHECK(events == 4);
+	cs_store_free(s);
+	json_set_alloc_funcs(malloc, free);
+}
+
 int
 main(void)
 {
 	T_RUN(test_tokcache);
 	T_RUN(test_audit);
+	T_RUN(test_audit_oom);
 	return t_done();
 }
