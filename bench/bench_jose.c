@@ -333,6 +333,21 @@ bare_keygen(struct ctx *c)
 	EVP_PKEY_free(k);
 }
 
+/* A JWE sender needs the ephemeral public point encoded (the epk's x and y). */
+static void
+bare_keygen_point(struct ctx *c)
+{
+	EVP_PKEY *k = NULL;
+	uint8_t pt[65];
+	size_t len = 0;
+
+	bare_check(EVP_PKEY_keygen(c->r_keygen, &k) == 1 &&
+	                   EVP_PKEY_get_octet_string_param(k, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+	                                                   pt, sizeof(pt), &len) == 1,
+	           "keygen");
+	EVP_PKEY_free(k);
+}
+
 static void
 bare_ecdsa_sign(struct ctx *c)
 {
@@ -506,6 +521,7 @@ main(int argc, char **argv)
 	        {"ECDH P-256 derive (openssl speed ecdhp256)", bare_ecdh},
 	        {"ECDH P-256 derive + import of the peer point", bare_ecdh_import},
 	        {"EC P-256 keygen", bare_keygen},
+	        {"EC P-256 keygen + public point encoded", bare_keygen_point},
 	        {"ECDSA P-256 sign of a digest (speed ecdsap256)", bare_ecdsa_sign},
 	        {"RSA-2048 OAEP-256 encrypt of 32 bytes", bare_oaep},
 	        {"RSA-2048 PKCS#1 SHA-256 verify incl. digest", bare_rsa_verify},
