@@ -22,8 +22,10 @@ build: setup $(BUILD)/build.ninja
 $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug
 
-# The unit tests, interop tests and fuzz-corpus replays, then the same under ASan+UBSan.
+# Formatting (clang-format), then every suite (unit, fuzz-corpus replays, interop, e2e) on the plain
+# build, then the unit tests and corpus replays again under ASan+UBSan.
 test: build $(ASAN_BUILD)/build.ninja
+	@$(MAKE) --no-print-directory format-check
 	$(MESON_TEST) -C $(BUILD)
 	meson compile -C $(ASAN_BUILD)
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
@@ -49,7 +51,7 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 format-check:
-	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	@clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h') && echo "format-check: ok"
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
