@@ -50,6 +50,7 @@ struct ctx {
 	/* bare OpenSSL references: contexts initialized once */
 	EVP_PKEY_CTX *r_derive, *r_keygen, *r_sign, *r_oaep, *r_verify;
 	EVP_PKEY *r_tmpl, *r_peer;
+	EVP_MD *r_sha256; /* fetched once, as the wrappers do */
 	uint8_t r_point[65];
 };
 
@@ -372,7 +373,7 @@ bare_rsa_verify(struct ctx *c)
 	uint8_t dgst[32];
 	unsigned int dlen = 0;
 
-	bare_check(EVP_Digest(hdr_es256, sizeof(hdr_es256) - 1, dgst, &dlen, EVP_sha256(), NULL) ==
+	bare_check(EVP_Digest(hdr_es256, sizeof(hdr_es256) - 1, dgst, &dlen, c->r_sha256, NULL) ==
 	                           1 &&
 	                   EVP_PKEY_verify(c->r_verify, c->sig[2], c->siglen[2], dgst, dlen) == 1,
 	           "verify");
@@ -390,6 +391,8 @@ bare_setup(struct ctx *c)
 	                   EVP_PKEY_paramgen(pc, &c->r_tmpl) == 1,
 	           "template");
 	EVP_PKEY_CTX_free(pc);
+	c->r_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
+	bare_check(c->r_sha256 != NULL, "fetch");
 	c->r_keygen = EVP_PKEY_CTX_new_from_pkey(NULL, c->r_tmpl, NULL);
 	bare_check(c->r_keygen != NULL && EVP_PKEY_keygen_init(c->r_keygen) == 1 &&
 	                   EVP_PKEY_keygen(c->r_keygen, &eph) == 1,
@@ -408,13 +411,13 @@ bare_setup(struct ctx *c)
 	c->r_oaep = EVP_PKEY_CTX_new_from_pkey(NULL, cs_key_evp(c->rsa.key), NULL);
 	bare_check(c->r_oaep != NULL && EVP_PKEY_encrypt_init(c->r_oaep) == 1 &&
 	                   EVP_PKEY_CTX_set_rsa_padding(c->r_oaep, RSA_PKCS1_OAEP_PADDING) == 1 &&
-	                   EVP_PKEY_CTX_set_rsa_oaep_md(c->r_oaep, EVP_sha256()) == 1 &&
-	                   EVP_PKEY_CTX_set_rsa_mgf1_md(c->r_oaep, EVP_sha256()) == 1,
+	                   EVP_PKEY_CTX_set_rsa_oaep_md(c->r_oaep, c->r_sha256) == 1 &&
+	                   EVP_PKEY_CTX_set_rsa_mgf1_md(c->r_oaep, c->r_sha256) == 1,
 	           "oaep");
 	c->r_verify = EVP_PKEY_CTX_new_from_pkey(NULL, cs_key_evp(c->rs), NULL);
 	bare_check(c->r_verify != NULL && EVP_PKEY_verify_init(c->r_verify) == 1 &&
 	                   EVP_PKEY_CTX_set_rsa_padding(c->r_verify, RSA_PKCS1_PADDING) == 1 &&
-	                   EVP_PKEY_CTX_set_signature_md(c->r_verify, EVP_sha256()) == 1,
+	                   EVP_PKEY_CTX_set_signature_md(c->r_verify, c->r_sha256) == 1,
 	           "verify");
 }
 

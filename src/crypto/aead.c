@@ -232,7 +232,7 @@ kw_run(int encrypt, const uint8_t kek[32], const uint8_t *in, size_t n, uint8_t 
 {
 	const EVP_CIPHER *c = ecb();
 	enum cs_err err = encrypt ? CS_ERR_CRYPTO : CS_ERR_DECRYPT;
-	size_t blocks = out_len / 8 - (encrypt ? 1 : 0); /* n in RFC 3394: 64-bit key-data blocks */
+	size_t blocks = n / 8 - (encrypt ? 0 : 1); /* n in RFC 3394: 64-bit key-data blocks */
 	uint8_t b[16], *r = encrypt ? out + 8 : out;
 	EVP_CIPHER_CTX *ctx;
 	int got = 0;
