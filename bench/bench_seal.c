@@ -292,7 +292,7 @@ main(int argc, char **argv)
 	size_t mib = argc > 1 ? strtoul(argv[1], NULL, 10) : 2048;
 	const char *dir =
 	        argc > 2 ? argv[2] : (access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
-	int reps = argc > 3 ? atoi(argv[3]) : 3;
+	int reps = argc > 3 ? (int)strtol(argv[3], NULL, 10) : 3;
 	size_t n = mib << 20, small = (size_t)256 << 20;
 	unsigned cpus = cs_seal_cpus();
 	char pt_path[512], sealed_path[512], junk_path[512];

@@ -63,10 +63,30 @@ proc_cpu_s(long pid)
 		return -1;
 	p = fgets(line, sizeof(line), f);
 	fclose(f);
-	/* Fields 14 and 15, counted after the ")" that ends the command name (field 2). */
-	if (p == NULL || (p = strrchr(line, ')')) == NULL ||
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) != 2)
+	/* Fields 14 and 15, counted after the ")" that ends the command name (field 2): the
+	 * state letter (field 3), ten numbers (4-13), then utime and stime. */
+	if (p == NULL || (p = strrchr(line, ')')) == NULL)
 		return -1;
+	p += 1;
+	while (*p == ' ')
+		p++;
+	if (*p == '\0')
+		return -1;
+	p++;
+	for (int i = 0; i < 10; i++) {
+		char *end;
+		(void)strtoll(p, &end, 10);
+		if (end == p)
+			return -1;
+		p = end;
+	}
+	{
+		char *e1, *e2;
+		ut = strtoull(p, &e1, 10);
+		st = strtoull(e1, &e2, 10);
+		if (e1 == p || e2 == e1)
+			return -1;
+	}
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 

@@ -455,7 +455,7 @@ test_refusals(void)
 	              EK40, CS_ERR_ALG);
 	expect_forged(&dir, ALL, "{\"alg\":\"RSA1_5\",\"enc\":\"A256GCM\"}", EK40, CS_ERR_ALG);
 	/* A key whose JWK says RSA-OAEP-256 refuses an RSA1_5 JWE (no downgrade). */
-	strcpy(rsa.alg, "RSA-OAEP-256");
+	snprintf(rsa.alg, sizeof(rsa.alg), "%s", "RSA-OAEP-256");
 	expect_forged(&rsa, ALL, "{\"alg\":\"RSA1_5\",\"enc\":\"A256GCM\"}", EK40, CS_ERR_ALG);
 	rsa.alg[0] = 0;
 	/* A public key cannot decrypt. */
@@ -600,7 +600,7 @@ test_refusals(void)
 	CHECK_ERR(cs_jwe_encrypt(&dir, CS_JWE_ECDH_ES_A256KW, CS_JWE_FLAT, (const uint8_t *)"x", 1,
 	                         &b),
 	          CS_ERR_ALG);
-	strcpy(ec.alg, "ES256");
+	snprintf(ec.alg, sizeof(ec.alg), "%s", "ES256");
 	CHECK_ERR(cs_jwe_encrypt(&ec, 0, CS_JWE_FLAT, (const uint8_t *)"x", 1, &b), CS_ERR_ALG);
 	CHECK(b.len == 0);
 	cs_jwk_fini(&ec);

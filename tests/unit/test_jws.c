@@ -125,7 +125,7 @@ test_roundtrip(void)
 
 			t[s] = t[s] == 'A' ? 'B' : 'A';
 			CHECK_ERR(verify(t, ALL, k), CS_ERR_SIGNATURE);
-			strcpy(t, (const char *)tok.p);
+			memcpy(t, tok.p, tok.len + 1);
 			t[strchr(t, '.') - t + 3] ^= 1;
 			CHECK(verify(t, ALL, k) != CS_OK);
 			free(t);
@@ -245,7 +245,7 @@ test_encoding_and_size(void)
 	/* Truncated: drop the signature part, or cut inside it; a fourth part. */
 	*strrchr(t, '.') = 0;
 	CHECK_ERR(verify(t, CS_JWS_ES256, ec), CS_ERR_PROTOCOL);
-	strcpy(t, rfc7515_a3_jws);
+	memcpy(t, rfc7515_a3_jws, n + 1);
 	t[n - 2] = 0;
 	CHECK_ERR(verify(t, CS_JWS_ES256, ec), CS_ERR_SIGNATURE);
 	free(t);
@@ -254,14 +254,14 @@ test_encoding_and_size(void)
 	CHECK_ERR(verify(t, CS_JWS_ES256, ec), CS_ERR_PROTOCOL);
 	/* Non-canonical base64url: the signature's last character with unused bits set
 	 * ('Q' -> 'R'), padding, whitespace, a '/' of plain base64. */
-	strcpy(t, rfc7515_a3_jws);
+	memcpy(t, rfc7515_a3_jws, n + 1);
 	t[n - 1] = 'R';
 	CHECK_ERR(verify(t, CS_JWS_ES256, ec), CS_ERR_ENCODING);
 	snprintf(t, n + 3, "%s==", rfc7515_a3_jws);
 	CHECK_ERR(verify(t, CS_JWS_ES256, ec), CS_ERR_ENCODING);
 	snprintf(t, n + 3, " %s", rfc7515_a3_jws);
 	CHECK_ERR(verify(t, CS_JWS_ES256, ec), CS_ERR_ENCODING);
-	strcpy(t, rfc7515_a3_jws);
+	memcpy(t, rfc7515_a3_jws, n + 1);
 	t[n - 10] = '/';
 	CHECK_ERR(verify(t, CS_JWS_ES256, ec), CS_ERR_ENCODING);
 	/* Size limit: exactly n is fine, n - 1 is too large. */
