@@ -18,6 +18,7 @@
 
 #include "base/buf.h"
 #include "base/clock.h"
+#include "base/fs.h"
 #include "crypto/hash.h"
 #include "crypto/key.h"
 #include "crypto/sig.h"
@@ -131,10 +132,10 @@ load(const char *dir, struct sample *s)
 	cs_buf_init(&s->rep, 1 << 16);
 	cs_buf_init(&s->vek, 1 << 16);
 	snprintf(path, sizeof(path), "%s/%s", dir, s->report);
-	if (cs_snp_file_read(path, &s->rep) != CS_OK)
+	if (cs_file_read(path, &s->rep) != CS_OK)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s", dir, s->vcek);
-	return cs_snp_file_read(path, &s->vek) == CS_OK;
+	return cs_file_read(path, &s->vek) == CS_OK;
 }
 
 static void

@@ -15,6 +15,7 @@
 #include "base/b64.h"
 #include "base/buf.h"
 #include "base/clock.h"
+#include "cli.h"
 #include "custos.h"
 #include "tee/snp/collateral.h"
 #include "tee/snp/verify.h"
@@ -32,16 +33,6 @@ usage(FILE *f)
 	        "       custos collateral add snp --cache DIR --vcek FILE\n"
 	        "       custos collateral export --cache DIR --out BUNDLE\n"
 	        "       custos collateral import --cache DIR BUNDLE\n");
-}
-
-static int
-read_all(const char *path, struct cs_buf *out)
-{
-	enum cs_err err = cs_snp_file_read(path, out);
-
-	if (err != CS_OK)
-		fprintf(stderr, "custos collateral: %s: %s\n", path, cs_err_str(err));
-	return err == CS_OK;
 }
 
 /* "bl=N,tee=N,snp=N,ucode=N[,fmc=N]" in any order. */
@@ -161,7 +152,8 @@ chip_from_args(const struct coll_args *a, enum cs_snp_product *p, uint8_t chip[6
 		int ok;
 
 		cs_buf_init(&b, 1 << 16);
-		ok = read_all(a->report, &b) && cs_snp_report_parse(b.p, b.len, &r) == CS_OK;
+		ok = cs_cli_read("custos collateral", a->report, &b) &&
+		     cs_snp_report_parse(b.p, b.len, &r) == CS_OK;
 		cs_buf_fini(&b);
 		if (!ok) {
 			fprintf(stderr, "custos collateral: %s: not an SNP report\n", a->report);
@@ -233,7 +225,7 @@ cmd_add(const struct coll_args *a)
 	}
 	cs_buf_init(&der, 1 << 16);
 	cs_buf_init(&rel, 512);
-	if (!read_all(a->vcek, &der))
+	if (!cs_cli_read("custos collateral", a->vcek, &der))
 		goto out;
 	rc = 1;
 	err = cs_snp_vek_info_read(der.p, der.len, &info);
@@ -288,7 +280,7 @@ cs_cmd_collateral(int argc, char **argv)
 		enum cs_err err;
 
 		cs_buf_init(&b, FILE_MAX);
-		if (!read_all(argv[argc - 1], &b)) {
+		if (!cs_cli_read("custos collateral", argv[argc - 1], &b)) {
 			cs_buf_fini(&b);
 			return 2;
 		}

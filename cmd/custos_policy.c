@@ -13,6 +13,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/json.h"
+#include "cli.h"
 #include "custos.h"
 #include "policy/policy.h"
 #include "policy/rv.h"
@@ -43,35 +44,6 @@ usage(FILE *f)
 	        "        (RFC 3339) is the evaluation time, which decides reference-value expiry.\n"
 	        "        Prints the decision as JSON. Exit 0 allowed / affirming, 1 denied / not.\n"
 	        "default prints a built-in policy.\n");
-}
-
-/* Reads a whole file ("-": standard input) into out. */
-static int
-read_file(const char *path, struct cs_buf *out)
-{
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	uint8_t chunk[8192];
-	size_t n;
-	int ok = 1;
-
-	if (f == NULL) {
-		fprintf(stderr, "custos policy: cannot open %s\n", path);
-		return 0;
-	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		if (cs_buf_append(out, chunk, n) != CS_OK) {
-			fprintf(stderr, "custos policy: %s: too large\n", path);
-			ok = 0;
-			break;
-		}
-	}
-	if (ferror(f)) {
-		fprintf(stderr, "custos policy: cannot read %s\n", path);
-		ok = 0;
-	}
-	if (f != stdin)
-		fclose(f);
-	return ok;
 }
 
 /* Compiles FILE; prints the first error. Returns the policy, or NULL. */
@@ -110,7 +82,7 @@ cmd_check(int argc, char **argv)
 		int code = 0;
 
 		cs_buf_init(&b, CS_POLICY_MAX_SRC);
-		if (!read_file(argv[i], &b)) {
+		if (!cs_cli_read("custos policy", argv[i], &b)) {
 			cs_buf_fini(&b);
 			return 2;
 		}
@@ -139,7 +111,7 @@ load_json(const char *arg, const char *what)
 	if (arg[0] == '{' || strncmp(arg, "eyJ", 3) == 0)
 		err = cs_buf_append_str(&b, arg);
 	else
-		err = read_file(arg, &b) ? CS_OK : CS_ERR_IO;
+		err = cs_cli_read("custos policy", arg, &b) ? CS_OK : CS_ERR_IO;
 	/* A JWT (an EAR token, e.g. from `custos-agent` or the broker): its claims, NOT verified.
 	 */
 	if (err == CS_OK && b.len > 3 && memcmp(b.p, "eyJ", 3) == 0) {
@@ -346,8 +318,9 @@ cmd_eval(int argc, char **argv)
 		enum cs_err err;
 
 		cs_buf_init(&m, CS_RV_MAX_MSG);
-		err = read_file(rv_files[i], &m) ? cs_rv_parse_message(m.p, m.len, now, &rvs)
-		                                 : CS_ERR_IO;
+		err = cs_cli_read("custos policy", rv_files[i], &m)
+		              ? cs_rv_parse_message(m.p, m.len, now, &rvs)
+		              : CS_ERR_IO;
 		cs_buf_fini(&m);
 		if (err != CS_OK) {
 			fprintf(stderr, "custos policy: %s: %s\n", rv_files[i], cs_err_str(err));
@@ -360,7 +333,7 @@ cmd_eval(int argc, char **argv)
 		                                     : cs_policy_default_appraisal(o.tee);
 		if (cs_buf_append_str(&src, def) != CS_OK)
 			goto out;
-	} else if (!read_file(o.file, &src)) {
+	} else if (!cs_cli_read("custos policy", o.file, &src)) {
 		goto out;
 	}
 	if ((p = load(o.file, (const char *)src.p, src.len, &rc)) == NULL)

@@ -12,6 +12,7 @@
 #include "base/buf.h"
 #include "base/clock.h"
 #include "base/json.h"
+#include "cli.h"
 #include "custos.h"
 #include "tee/snp/collateral.h"
 #include "tee/snp/evidence.h"
@@ -42,16 +43,6 @@ usage(FILE *f)
 	        "--product   Milan|Genoa|Turin, for v2 reports whose VCEK names no product\n"
 	        "--at        verification time (default now)\n"
 	        "--json      print the claims as JSON (default: a summary)\n");
-}
-
-static int
-read_all(const char *path, struct cs_buf *out)
-{
-	enum cs_err err = cs_snp_file_read(path, out);
-
-	if (err != CS_OK)
-		fprintf(stderr, "custos verify: %s: %s\n", path, cs_err_str(err));
-	return err == CS_OK;
 }
 
 /* Hex of at most max bytes into dst, zero-padded (Trustee's regularize_data). */
@@ -201,9 +192,10 @@ load_inputs(const struct verify_args *a, struct cs_buf *report, struct cs_buf *v
 	int ok;
 
 	if (a->report != NULL)
-		return read_all(a->report, report) && (a->vcek == NULL || read_all(a->vcek, vek));
+		return cs_cli_read("custos verify", a->report, report) &&
+		       (a->vcek == NULL || cs_cli_read("custos verify", a->vcek, vek));
 	cs_buf_init(&in, FILE_MAX);
-	ok = read_all(a->evidence, &in);
+	ok = cs_cli_read("custos verify", a->evidence, &in);
 	if (ok) {
 		err = cs_json_parse(in.p, in.len, FILE_MAX, &ev);
 		if (err == CS_OK)
@@ -218,7 +210,7 @@ load_inputs(const struct verify_args *a, struct cs_buf *report, struct cs_buf *v
 	}
 	if (ok && a->vcek != NULL) {
 		cs_buf_reset(vek);
-		ok = read_all(a->vcek, vek);
+		ok = cs_cli_read("custos verify", a->vcek, vek);
 	}
 	cs_buf_fini(&in);
 	return ok;

@@ -17,6 +17,7 @@
 #include "agent/http.h"
 #include "agent/rcar.h"
 #include "base/b64.h"
+#include "base/fs.h"
 #include "base/clock.h"
 #include "base/json.h"
 #include "base/secret.h"
@@ -86,34 +87,14 @@ fail(enum cs_err err, const char *what, const char *detail)
 	}
 }
 
-/* Reads a whole file (or standard input for NULL / "-") into out, capped by out's max. */
+/* Reads a local file ("-" or NULL: stdin). A missing local file is an I/O error (exit 2), never
+ * the broker's "not found" (exit 1). */
 static enum cs_err
-read_all(const char *path, struct cs_buf *out)
+read_local(const char *path, struct cs_buf *out)
 {
-	uint8_t chunk[16384];
-	int fd = (path == NULL || strcmp(path, "-") == 0) ? 0 : open(path, O_RDONLY | O_CLOEXEC);
-	enum cs_err err = CS_OK;
-	ssize_t n;
+	enum cs_err err = cs_file_read(path, out);
 
-	if (fd < 0)
-		return CS_ERR_IO;
-	for (;;) {
-		n = read(fd, chunk, sizeof(chunk));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = CS_ERR_IO;
-			break;
-		}
-		if (n == 0)
-			break;
-		if ((err = cs_buf_append(out, chunk, (size_t)n)) != CS_OK)
-			break;
-	}
-	cs_wipe(chunk, sizeof(chunk));
-	if (fd != 0)
-		close(fd);
-	return err;
+	return err == CS_ERR_NOT_FOUND ? CS_ERR_IO : err;
 }
 
 /* Writes (p, n) to path, created with mode; refuses to overwrite. */
@@ -225,7 +206,7 @@ bearer(const struct admin *a, struct cs_buf *hdr)
 	enum cs_err err;
 
 	cs_buf_init(&pem, KEY_FILE_MAX);
-	if ((err = read_all(a->key_file, &pem)) != CS_OK)
+	if ((err = read_local(a->key_file, &pem)) != CS_OK)
 		goto out;
 	if ((err = cs_key_from_pem(pem.p, pem.len, &k)) != CS_OK)
 		goto out;
@@ -352,7 +333,8 @@ policy_body(const char *file, const char *policy_id, struct cs_buf *body)
 
 	cs_buf_init(&raw, VALUE_MAX);
 	cs_buf_init(&enc, VALUE_MAX * 2);
-	if ((err = read_all(file, &raw)) != CS_OK || (err = cs_b64url_encode(&enc, raw.p, raw.len)))
+	if ((err = read_local(file, &raw)) != CS_OK ||
+	    (err = cs_b64url_encode(&enc, raw.p, raw.len)))
 		goto out;
 	err = CS_ERR_NOMEM;
 	if (policy_id != NULL)
@@ -583,7 +565,7 @@ cs_cmd_admin(int argc, char **argv)
 		if ((err = cs_buf_printf(&path, "/kbs/v0/resource/%s", args[2])) != CS_OK)
 			goto usage;
 		if (put) {
-			if ((err = read_all(nargs == 4 ? args[3] : NULL, &body)) != CS_OK) {
+			if ((err = read_local(nargs == 4 ? args[3] : NULL, &body)) != CS_OK) {
 				rc = fail(err, nargs == 4 ? args[3] : "stdin", NULL);
 				goto out;
 			}
@@ -603,7 +585,7 @@ cs_cmd_admin(int argc, char **argv)
 			rc = request(&a, "POST", "/kbs/v0/attestation-policy", "application/json",
 			             &body, false);
 	} else if (IS(0, "reference-value") && IS(1, "set") && nargs == 3) {
-		if ((err = read_all(args[2], &body)) != CS_OK) {
+		if ((err = read_local(args[2], &body)) != CS_OK) {
 			rc = fail(err, args[2], NULL);
 			goto out;
 		}

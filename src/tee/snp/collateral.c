@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "base/b64.h"
+#include "base/fs.h"
 #include "base/json.h"
 #include "base/clock.h"
 #include "crypto/x509.h"
@@ -171,23 +172,6 @@ content_ok(int kind, const uint8_t *p, size_t n)
 
 /* ---- files ---- */
 
-enum cs_err
-cs_snp_file_read(const char *path, struct cs_buf *out)
-{
-	uint8_t chunk[8192];
-	FILE *f = fopen(path, "rb");
-	size_t got;
-	enum cs_err err = CS_OK;
-
-	ENSURE(f != NULL, errno == ENOENT ? CS_ERR_NOT_FOUND : CS_ERR_IO);
-	while (err == CS_OK && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		err = cs_buf_append(out, chunk, got);
-	if (err == CS_OK && ferror(f))
-		err = CS_ERR_IO;
-	fclose(f);
-	return err;
-}
-
 static enum cs_err
 mkdirs(char *path)
 {
@@ -264,7 +248,7 @@ cs_snp_cache_vcek(const char *dir, enum cs_snp_product p, const uint8_t *chip_id
 	if (err == CS_OK)
 		err = join(dir, (const char *)rel.p, path, sizeof(path));
 	if (err == CS_OK)
-		err = cs_snp_file_read(path, out);
+		err = cs_file_read(path, out);
 	if (err == CS_ERR_NOT_FOUND)
 		err = CS_ERR_COLLATERAL;
 	cs_buf_fini(&rel);
@@ -494,7 +478,7 @@ bundle_add(json_t *files, const char *dir, const char *rel)
 	TRY(join(dir, rel, path, sizeof(path)));
 	cs_buf_init(&data, FILE_MAX);
 	cs_buf_init(&b64, 2 * FILE_MAX);
-	err = cs_snp_file_read(path, &data);
+	err = cs_file_read(path, &data);
 	if (err == CS_OK)
 		err = cs_b64_encode(&b64, data.p, data.len);
 	if (err == CS_OK) {

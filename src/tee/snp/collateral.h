@@ -27,10 +27,6 @@
 #define CS_SNP_KDS_ATTEMPTS 4 /* tries for an operator's fetch (429/503 backoff) */
 #define CS_SNP_KDS_ENV "CUSTOS_KDS_URL"
 
-/* Appends the whole file at path to out (at most out's cap: CS_ERR_TOO_LARGE beyond);
- * CS_ERR_NOT_FOUND when absent, CS_ERR_IO otherwise. */
-CS_MUST_USE enum cs_err cs_snp_file_read(const char *path, struct cs_buf *out);
-
 /* Appends AMD's KDS URL (CS_SNP_KDS_BASE) of the VCEK for chip_id (64 bytes; Turin uses the first
  * 8) and tcb. */
 CS_MUST_USE enum cs_err cs_snp_kds_vcek_url(enum cs_snp_product p, const uint8_t *chip_id,

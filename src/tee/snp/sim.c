@@ -19,6 +19,7 @@
 #include <openssl/x509v3.h>
 
 #include "base/b64.h"
+#include "base/fs.h"
 #include "base/json.h"
 #include "base/secret.h"
 #include "crypto/key.h"
@@ -474,7 +475,7 @@ read_file(const char *dir, const char *name, struct cs_buf *out)
 
 	ENSURE((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) < sizeof(path),
 	       CS_ERR_INVAL);
-	return cs_snp_file_read(path, out);
+	return cs_file_read(path, out);
 }
 
 /* "<product>.pem" in lower case: the roots file name cs_snp_trust_new looks for. */

@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 
 #include "base/b64.h"
+#include "base/fs.h"
 #include "crypto/x509.h"
 #include "tee/snp/attest.h"
 #include "tee/snp/collateral.h"
@@ -97,7 +98,7 @@ cs_snp_trust_load_crls(struct cs_snp_trust *t, const char *dir, int64_t *next_up
 
 		snprintf(path, sizeof(path), "%s/snp/%s/crl.der", dir, cs_snp_product_name(all[i]));
 		cs_buf_init(&der, 1024 * 1024);
-		err = cs_snp_file_read(path, &der);
+		err = cs_file_read(path, &der);
 		if (err == CS_ERR_NOT_FOUND) {
 			err = CS_OK;
 			cs_buf_fini(&der);

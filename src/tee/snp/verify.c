@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "base/b64.h"
+#include "base/fs.h"
 #include "base/buf.h"
 #include "base/secret.h"
 #include "crypto/hash.h"
@@ -192,7 +193,7 @@ cs_snp_trust_new(const char *dir, struct cs_snp_trust **out)
 			break;
 		}
 		cs_buf_init(&pem, ROOTS_FILE_MAX);
-		err = cs_snp_file_read(path, &pem);
+		err = cs_file_read(path, &pem);
 		if (err == CS_ERR_NOT_FOUND) {
 			err = CS_OK; /* that product is simply not trusted */
 		} else if (err == CS_OK) {
