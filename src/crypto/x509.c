@@ -88,6 +88,19 @@ pem_bio(const uint8_t *p, size_t n, BIO **bio)
 	return CS_OK;
 }
 
+#define PEM_CERT_BEGIN "-----BEGIN CERTIFICATE-----"
+
+/* The length of the run of PEM whitespace (space, tab, CR, LF) that starts p. */
+static size_t
+ws_span(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '\r' || p[i] == '\n'))
+		i++;
+	return i;
+}
+
 enum cs_err
 cs_x509_from_pem(const uint8_t *p, size_t n, struct cs_x509 **out)
 {
@@ -97,9 +110,28 @@ cs_x509_from_pem(const uint8_t *p, size_t n, struct cs_x509 **out)
 	ENSURE(out != NULL, CS_ERR_INVAL);
 	*out = NULL;
 	TRY(pem_bio(p, n, &bio));
+	/* Exactly one block, at the very start: nothing the PEM reader would skip may precede it.
+	 */
+	if (n < sizeof(PEM_CERT_BEGIN) - 1 ||
+	    memcmp(p, PEM_CERT_BEGIN, sizeof(PEM_CERT_BEGIN) - 1) != 0) {
+		BIO_free(bio);
+		return CS_ERR_CERT;
+	}
 	x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	BIO_free(bio);
 	ERR_clear_error();
+	if (x != NULL) {
+		/* What the reader left unread: only whitespace may follow the block. */
+		char *rest = NULL;
+		long left = BIO_get_mem_data(bio, &rest);
+
+		if (left < 0 ||
+		    (left > 0 && ws_span((const uint8_t *)rest, (size_t)left) != (size_t)left)) {
+			BIO_free(bio);
+			X509_free(x);
+			return CS_ERR_TRAILING;
+		}
+	}
+	BIO_free(bio);
 	return wrap(x, out);
 }
 

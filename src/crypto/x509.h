@@ -18,7 +18,14 @@ struct cs_x509;      /* opaque: one certificate */
 struct cs_x509_set;  /* opaque: an ordered list of certificates */
 struct cs_x509_crls; /* opaque: a set of CRLs */
 
-/* One certificate from DER or PEM (the first PEM block). Returns owned. */
+/*
+ * One certificate from DER or PEM. Both are strict, for untrusted input (a VEK in evidence): the
+ * DER is exactly one certificate (CS_ERR_TRAILING after it); the PEM text is exactly one
+ * "CERTIFICATE" block at the start of the text and only whitespace after it (CS_ERR_CERT for
+ * anything before it or a bad block, CS_ERR_TRAILING for anything else after it, a second block
+ * included).
+ * A file that may hold a chain is read with cs_x509_set_from_pem. Returns owned.
+ */
 CS_MUST_USE enum cs_err cs_x509_from_der(const uint8_t *p, size_t n, struct cs_x509 **out);
 CS_MUST_USE enum cs_err cs_x509_from_pem(const uint8_t *p, size_t n, struct cs_x509 **out);
 void cs_x509_free(struct cs_x509 *c);

@@ -628,6 +628,19 @@ test_verify_binding_vector(void)
 	CHECK_OK(cs_hash(CS_SHA512, in, 64, rd));
 	CHECK_OK(cs_snp_trust_new(NULL, &t));
 	CHECK_OK(cs_snp_verify(t, rep, n, vek, vn, &o, &v));
+	/* A PEM VEK from evidence is exactly one certificate: whitespace may follow, nothing else.
+	 */
+	{
+		struct cs_buf b;
+
+		cs_buf_init(&b, vn + 64);
+		CHECK_OK(cs_buf_append(&b, vek, vn));
+		CHECK_OK(cs_buf_append_str(&b, "\n\n"));
+		CHECK_OK(cs_snp_verify(t, rep, n, b.p, b.len, &o, &v));
+		CHECK_OK(cs_buf_append_str(&b, "-----BEGIN CERTIFICATE-----\n"));
+		CHECK_ERR(cs_snp_verify(t, rep, n, b.p, b.len, &o, &v), CS_ERR_TRAILING);
+		cs_buf_fini(&b);
+	}
 	rd[63] ^= 1;
 	CHECK_ERR(cs_snp_verify(t, rep, n, vek, vn, &o, &v), CS_ERR_BINDING);
 	cs_snp_trust_free(t);

@@ -461,6 +461,48 @@ out:
 	cs_buf_fini(&der);
 }
 
+/*
+ * cs_x509_from_pem on text whose first one_len bytes are one PEM certificate followed by more:
+ * whitespace after the block is accepted; anything before it, or else after it (a byte, another
+ * block), is not.
+ */
+static void
+pem_one_strict(const uint8_t *text, size_t one_len)
+{
+	static const char *const after[] = {"x", "\n-----BEGIN CERTIFICATE-----\n", "\0"};
+	struct cs_x509 *c = NULL;
+	struct cs_buf b;
+
+	cs_buf_init(&b, 65536);
+	CHECK_OK(cs_buf_append(&b, text, one_len));
+	CHECK_OK(cs_x509_from_pem(b.p, b.len, &c));
+	cs_x509_free(c);
+	c = NULL;
+	/* The whole chain text: a second block follows. */
+	CHECK_ERR(cs_x509_from_pem(text, one_len + 100, &c), CS_ERR_TRAILING);
+	for (size_t i = 0; i < sizeof(after) / sizeof(after[0]); i++) {
+		cs_buf_reset(&b);
+		CHECK_OK(cs_buf_append(&b, text, one_len));
+		CHECK_OK(cs_buf_append(&b, after[i], i == 2 ? 1 : strlen(after[i])));
+		CHECK_ERR(cs_x509_from_pem(b.p, b.len, &c), CS_ERR_TRAILING);
+	}
+	cs_buf_reset(&b);
+	CHECK_OK(cs_buf_append(&b, text, one_len));
+	CHECK_OK(cs_buf_append_str(&b, "\n \t\r\n"));
+	CHECK_OK(cs_x509_from_pem(b.p, b.len, &c));
+	cs_x509_free(c);
+	c = NULL;
+	/* Before the block: not even whitespace (the PEM reader would skip whole lines). */
+	for (size_t i = 0; i < 2; i++) {
+		cs_buf_reset(&b);
+		CHECK_OK(cs_buf_append_str(&b, i == 0 ? "junk\n" : " "));
+		CHECK_OK(cs_buf_append(&b, text, one_len));
+		CHECK_ERR(cs_x509_from_pem(b.p, b.len, &c), CS_ERR_CERT);
+		CHECK(c == NULL);
+	}
+	cs_buf_fini(&b);
+}
+
 static void
 test_parse_errors(void)
 {
@@ -501,12 +543,14 @@ test_parse_errors(void)
 		char *mid = strstr((char *)p + 100, "-----BEGIN CERTIFICATE-----");
 		CHECK(mid != NULL);
 		if (mid != NULL) {
+			pem_one_strict(p, (size_t)((uint8_t *)mid - p));
 			mid[40] = '*';
 			CHECK_ERR(cs_x509_set_from_pem(p, n, &s), CS_ERR_CERT);
 			CHECK(s == NULL);
-			/* The first block alone still parses. */
-			CHECK_OK(cs_x509_from_pem(p, n, &c));
-			cs_x509_free(c);
+			/* One certificate from PEM is strict: the text after the first block fails.
+			 */
+			CHECK_ERR(cs_x509_from_pem(p, n, &c), CS_ERR_TRAILING);
+			CHECK(c == NULL);
 		}
 	}
 	free(p);
