@@ -1132,7 +1132,10 @@ test_crl(void)
 	rm_tree(coll);
 }
 
-/* More distinct VCEKs than the chain cache holds: every one still verifies. */
+/*
+ * More distinct VCEKs than the chain cache holds: every one still verifies. Then the trust is
+ * frozen against root/CRL swaps.
+ */
 static void
 test_cache_overflow(void)
 {
@@ -1141,7 +1144,8 @@ test_cache_overflow(void)
 	struct cs_snp_report r;
 	struct cs_snp_verified v;
 	struct cs_snp_tcb tcb;
-	struct cs_buf roots, vcek;
+	struct cs_buf roots, vcek, crl;
+	struct cs_x509_crls *crls = NULL;
 	uint8_t rep[CS_SNP_REPORT_LEN];
 	struct cs_snp_verify_opts o = {.at = at_time("2026-11-30T00:00:00Z")};
 	int ok = 0;
@@ -1150,6 +1154,7 @@ test_cache_overflow(void)
 		return;
 	cs_buf_init(&roots, 1 << 16);
 	cs_buf_init(&vcek, 1 << 16);
+	cs_buf_init(&crl, 1 << 16);
 	CHECK_OK(cs_snp_sim_roots_pem(s, &roots));
 	CHECK_OK(cs_snp_trust_new(NULL, &t));
 	CHECK_OK(cs_snp_trust_set(t, CS_SNP_GENOA, roots.p, roots.len));
@@ -1163,10 +1168,30 @@ test_cache_overflow(void)
 			ok++;
 	}
 	CHECK(ok == 260);
+	/*
+	 * Once verifications ran, other threads may hold cached VEKs: roots and CRLs can no longer
+	 * be swapped (the swap would free them), and the trust still verifies as before.
+	 */
+	CHECK_ERR(cs_snp_trust_set(t, CS_SNP_GENOA, roots.p, roots.len), CS_ERR_STATE);
+	cs_buf_reset(&crl);
+	CHECK_OK(cs_snp_sim_crl(s, true, at_time("2026-11-01T00:00:00Z"),
+	                        at_time("2027-11-01T00:00:00Z"), &crl));
+	CHECK_OK(cs_x509_crls_from(crl.p, crl.len, &crls));
+	CHECK_ERR(cs_snp_trust_set_crls(t, crls), CS_ERR_STATE); /* crls freed */
+	CHECK_OK(cs_snp_verify(t, rep, sizeof(rep), vcek.p, vcek.len, &o, &v));
+	cs_snp_trust_free(t);
+	/* Before any verification both still configure (the revoked ASK then fails). */
+	CHECK_OK(cs_snp_trust_new(NULL, &t));
+	CHECK_OK(cs_snp_trust_set(t, CS_SNP_GENOA, roots.p, roots.len));
+	CHECK_OK(cs_x509_crls_from(crl.p, crl.len, &crls));
+	CHECK_OK(cs_snp_trust_set_crls(t, crls));
+	CHECK_ERR(cs_snp_verify(t, rep, sizeof(rep), vcek.p, vcek.len, &o, &v),
+	          CS_ERR_CERT_REVOKED);
 	cs_snp_trust_free(t);
 	cs_snp_sim_free(s);
 	cs_buf_fini(&roots);
 	cs_buf_fini(&vcek);
+	cs_buf_fini(&crl);
 }
 
 /* One trust shared by threads, from empty: cache inserts race with lookups (run under ASan). */

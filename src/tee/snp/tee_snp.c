@@ -120,7 +120,7 @@ cs_snp_trust_load_crls(struct cs_snp_trust *t, const char *dir, int64_t *next_up
 	if (err == CS_OK && pem.len > 0) {
 		err = cs_x509_crls_from(pem.p, pem.len, &crls);
 		if (err == CS_OK)
-			cs_snp_trust_set_crls(t, crls);
+			err = cs_snp_trust_set_crls(t, crls);
 	}
 	cs_buf_fini(&pem);
 	return err;

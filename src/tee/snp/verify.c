@@ -41,9 +41,15 @@ struct product_roots {
 struct cs_snp_trust {
 	struct product_roots prod[CS_SNP_PRODUCT_COUNT];
 	struct cs_x509_crls *crls; /* owned, may be NULL */
-	pthread_mutex_t lock;      /* guards cache and n_cache */
+	pthread_mutex_t lock;      /* guards cache, n_cache and frozen */
 	struct vek_entry cache[VEK_CACHE_MAX];
 	size_t n_cache;
+	/*
+	 * Set by the first verification: from then on threads hold cache entries and roots without
+	 * the lock, so roots, CRLs and the cache are never replaced or cleared until the trust is
+	 * freed (cs_snp_trust_set / _set_crls return CS_ERR_STATE).
+	 */
+	bool frozen;
 };
 
 static void
@@ -79,14 +85,22 @@ cs_snp_trust_free(struct cs_snp_trust *t)
 	free(t);
 }
 
-void
+enum cs_err
 cs_snp_trust_set_crls(struct cs_snp_trust *t, struct cs_x509_crls *crls)
 {
+	enum cs_err err = CS_ERR_STATE;
+
 	pthread_mutex_lock(&t->lock);
-	cs_x509_crls_free(t->crls);
-	t->crls = crls;
-	cache_clear(t); /* verdicts cached before may now be revoked */
+	if (!t->frozen) {
+		cs_x509_crls_free(t->crls);
+		t->crls = crls;
+		crls = NULL;
+		cache_clear(t); /* verdicts cached before may now be revoked */
+		err = CS_OK;
+	}
 	pthread_mutex_unlock(&t->lock);
+	cs_x509_crls_free(crls);
+	return err;
 }
 
 static enum cs_err
@@ -145,12 +159,15 @@ cs_snp_trust_set(struct cs_snp_trust *t, enum cs_snp_product p, const uint8_t *p
 	if (r.asvk != NULL && (err = set_of_one(r.asvk, &r.asvk_set)) != CS_OK)
 		goto out;
 	pthread_mutex_lock(&t->lock);
-	product_roots_fini(&t->prod[p]);
-	t->prod[p] = r;
-	memset(&r, 0, sizeof(r));
-	cache_clear(t);
+	err = CS_ERR_STATE;
+	if (!t->frozen) {
+		product_roots_fini(&t->prod[p]);
+		t->prod[p] = r;
+		memset(&r, 0, sizeof(r));
+		cache_clear(t);
+		err = CS_OK;
+	}
 	pthread_mutex_unlock(&t->lock);
-	err = CS_OK;
 out:
 	product_roots_fini(&r);
 	cs_x509_set_free(all);
@@ -281,6 +298,7 @@ cache_find(struct cs_snp_trust *t, const uint8_t fp[32], enum cs_snp_product cpu
 	bool found = false;
 
 	pthread_mutex_lock(&t->lock);
+	t->frozen = true; /* every verification starts here */
 	for (size_t i = 0; i < t->n_cache && !found; i++) {
 		const struct vek_entry *e = &t->cache[i];
 

@@ -29,13 +29,17 @@ struct cs_snp_trust; /* opaque: pinned roots per product, CRLs, and a cache of v
 CS_MUST_USE enum cs_err cs_snp_trust_new(const char *dir, struct cs_snp_trust **out);
 /*
  * From one PEM text "ASK, ARK[, ASVK]" for product (used by cs_snp_trust_new and tests). This and
- * cs_snp_trust_set_crls configure a trust before it is shared; they must not run while other
- * threads verify with it (they clear the VEK cache those threads read).
+ * cs_snp_trust_set_crls configure a trust before it is shared: once cs_snp_verify has run with it
+ * (other threads may hold its cached VEKs and roots) both return CS_ERR_STATE and change nothing;
+ * build a new trust to change roots or CRLs.
  */
 CS_MUST_USE enum cs_err cs_snp_trust_set(struct cs_snp_trust *t, enum cs_snp_product p,
                                          const uint8_t *pem, size_t n);
-/* Adds CRLs (DER or PEM, AMD KDS /crl); takes crls. Revoked ASK/ASVK/VEK are then rejected. */
-void cs_snp_trust_set_crls(struct cs_snp_trust *t, struct cs_x509_crls *crls);
+/*
+ * Sets the CRLs (DER or PEM, AMD KDS /crl), replacing any before; takes crls (freed on failure).
+ * Revoked ASK/ASVK/VEK are then rejected. CS_ERR_STATE after a verification, as above.
+ */
+CS_MUST_USE enum cs_err cs_snp_trust_set_crls(struct cs_snp_trust *t, struct cs_x509_crls *crls);
 void cs_snp_trust_free(struct cs_snp_trust *t);
 
 /* The built-in roots PEM for a product (borrowed, static); NULL for an unknown product. */
