@@ -49,6 +49,7 @@ cs_kbs_config_fini(struct cs_kbs_config *c)
 		free(c->verifiers[i].tee);
 		free(c->verifiers[i].roots);
 		free(c->verifiers[i].collateral);
+		free(c->verifiers[i].kds);
 	}
 	for (size_t i = 0; i < c->nroles; i++) {
 		free(c->roles[i].name);
@@ -234,7 +235,7 @@ verifier_of(struct cs_kbs_config *c, const char *tee)
 static enum cs_err
 load_verifiers(struct cs_kbs_config *c, const json_t *o, const char **bad)
 {
-	static const char *const names[] = {"roots", "collateral", "online", NULL};
+	static const char *const names[] = {"roots", "collateral", "online", "kds", NULL};
 	const char *tee;
 	json_t *v;
 	int online;
@@ -252,6 +253,8 @@ load_verifiers(struct cs_kbs_config *c, const json_t *o, const char **bad)
 		ENSURE(ver != NULL, CS_ERR_NOMEM);
 		TRY(opt_str(v, "roots", &ver->roots));
 		TRY(opt_str(v, "collateral", &ver->collateral));
+		TRY(opt_str(v, "kds", &ver->kds));
+		ENSURE(ver->kds == NULL || strcmp(tee, "snp") == 0, CS_ERR_CONFIG); /* SNP's only */
 		if (json_object_get(v, "online") != NULL) {
 			TRY(cs_json_get_bool(v, "online", &online));
 			ver->online = online != 0;

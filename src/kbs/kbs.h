@@ -49,6 +49,7 @@ struct cs_kbs_verifier {
 	char *roots;      /* pinned roots directory (sim-*: the simulator's test roots) */
 	char *collateral; /* collateral cache / imported bundle directory */
 	bool online;      /* may fetch collateral from the vendor (default: offline) */
+	char *kds;        /* snp: AMD KDS base URL (NULL: $CUSTOS_KDS_URL, else AMD's) */
 };
 
 struct cs_kbs_config {

@@ -1701,6 +1701,7 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 				continue;
 			vcfg[i].roots_dir = v->roots;
 			vcfg[i].collateral_dir = v->collateral;
+			vcfg[i].kds_base = v->kds;
 			vcfg[i].offline = !v->online;
 		}
 	}

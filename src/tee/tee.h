@@ -30,6 +30,7 @@ struct cs_verify_cfg {
 	const char *roots_dir; /* pinned vendor roots, or test roots for sim-* (NULL: built-in) */
 	const char *collateral_dir; /* cached / imported collateral (NULL: none) */
 	bool offline;               /* never fetch collateral from the network */
+	const char *kds_base;       /* SNP: AMD KDS base URL (NULL: $CUSTOS_KDS_URL, else AMD's) */
 };
 
 struct cs_tee_ops {

@@ -75,7 +75,14 @@ test_full(void)
 	CHECK(c.nverifiers == 1 && strcmp(c.verifiers[0].roots, "/r") == 0 &&
 	      c.verifiers[0].online);
 	CHECK(json_is_array(json_object_get(c.refvals, "svn")));
+	CHECK(c.verifiers[0].kds == NULL);
 	CHECK_OK(cs_kbs_config_finish(&c, why, sizeof(why)));
+	cs_kbs_config_fini(&c);
+	/* The SNP verifier's KDS base URL. */
+	CHECK_OK(load("{\"data\":\"/d\",\"verifiers\":{\"snp\":{\"kds\":\"https://kds.example\"}}}",
+	              &c, why, sizeof(why)));
+	CHECK(c.nverifiers == 1 && strcmp(c.verifiers[0].tee, "snp") == 0);
+	CHECK(c.verifiers[0].kds != NULL && strcmp(c.verifiers[0].kds, "https://kds.example") == 0);
 	cs_kbs_config_fini(&c);
 }
 
@@ -97,6 +104,8 @@ test_refusals(void)
 	        {"{\"auth_rate\":{\"per_second\":0}}", "auth_rate"},
 	        {"{\"verifiers\":{\"nope\":{}}}", "nope"},
 	        {"{\"verifiers\":{\"sample\":{\"root\":\"/r\"}}}", "root"},
+	        {"{\"verifiers\":{\"sample\":{\"kds\":\"https://k\"}}}", "sample"}, /* SNP only */
+	        {"{\"verifiers\":{\"snp\":{\"kds\":1}}}", "snp"},
 	        {"{\"tls\":{\"cert\":\"\"}}", ""},
 	        {"{\"listen\":1}", ""},
 	        {"[]", ""},

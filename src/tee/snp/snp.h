@@ -21,6 +21,9 @@ extern const struct cs_tee_ops cs_tee_sim_snp;
  */
 CS_MUST_USE enum cs_err cs_snp_find_vcek(const char *dir, bool online, const uint8_t *report,
                                          struct cs_buf *vek);
+/* The same, asking KDS at kds_base (NULL: as above; checked as cs_snp_kds's base). */
+CS_MUST_USE enum cs_err cs_snp_find_vcek_at(const char *dir, bool online, const char *kds_base,
+                                            const uint8_t *report, struct cs_buf *vek);
 
 /*
  * Loads the CRLs cached under dir (snp/<Product>/crl.der, see collateral.h) into t and returns the

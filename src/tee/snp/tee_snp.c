@@ -31,6 +31,7 @@ struct snp_state {
 	struct cs_snp_trust *trust;
 	int64_t crl_next_update; /* earliest nextUpdate of the loaded CRLs; INT64_MAX if none */
 	char *collateral_dir;    /* owned; NULL: none */
+	char *kds_base;          /* owned; NULL: $CUSTOS_KDS_URL, else AMD's */
 	bool offline;
 };
 
@@ -43,6 +44,7 @@ snp_verifier_free(void *state)
 		return;
 	cs_snp_trust_free(s->trust);
 	free(s->collateral_dir);
+	free(s->kds_base);
 	free(s);
 }
 
@@ -147,6 +149,9 @@ state_new(const struct cs_verify_cfg *cfg, bool sim, void **state)
 		                                       &s->crl_next_update)
 		              : CS_ERR_NOMEM;
 	}
+	if (err == CS_OK && cfg != NULL && cfg->kds_base != NULL &&
+	    (s->kds_base = strdup(cfg->kds_base)) == NULL)
+		err = CS_ERR_NOMEM;
 	if (err != CS_OK) {
 		snp_verifier_free(s);
 		return err;
@@ -170,6 +175,14 @@ sim_verifier_new(const struct cs_verify_cfg *cfg, void **state)
 enum cs_err
 cs_snp_find_vcek(const char *dir, bool online, const uint8_t *report, struct cs_buf *vek)
 {
+	return cs_snp_find_vcek_at(dir, online, NULL, report, vek);
+}
+
+enum cs_err
+cs_snp_find_vcek_at(const char *dir, bool online, const char *kds_base, const uint8_t *report,
+                    struct cs_buf *vek)
+{
+	const struct cs_snp_kds kds = {.base = kds_base};
 	static const enum cs_snp_product all[] = {CS_SNP_MILAN, CS_SNP_GENOA, CS_SNP_TURIN};
 	struct cs_snp_report r;
 	enum cs_snp_product p;
@@ -190,7 +203,7 @@ cs_snp_find_vcek(const char *dir, bool online, const uint8_t *report, struct cs_
 	/* Online only with a product to ask for (v2 reports name none). */
 	if (err == CS_ERR_COLLATERAL && online && p != CS_SNP_PRODUCT_UNKNOWN &&
 	    cs_snp_tcb_decode(r.reported_tcb, p, &tcb) == CS_OK)
-		err = cs_snp_kds_fetch_vcek(dir, NULL, p, r.chip_id, &tcb, vek);
+		err = cs_snp_kds_fetch_vcek(dir, &kds, p, r.chip_id, &tcb, vek);
 	return err;
 }
 
@@ -215,7 +228,8 @@ snp_verify(void *state, const struct cs_verify_in *in, json_t **claims)
 	cs_buf_init(&vek, VEK_MAX);
 	err = cs_snp_evidence_parse(in->evidence, report, &vek);
 	if (err == CS_OK && vek.len == 0)
-		err = cs_snp_find_vcek(s->collateral_dir, !s->offline, report, &vek);
+		err = cs_snp_find_vcek_at(s->collateral_dir, !s->offline, s->kds_base, report,
+		                          &vek);
 	if (err == CS_OK)
 		err = cs_snp_verify(s->trust, report, sizeof(report), vek.p, vek.len, &o, &v);
 	if (err == CS_OK)
