@@ -32,6 +32,27 @@ cs_rl_fini(struct cs_ratelimit *rl)
 	memset(rl, 0, sizeof(*rl));
 }
 
+void
+cs_rl_set_global(struct cs_ratelimit *rl, double rate, double burst)
+{
+	rl->g_rate = rate;
+	rl->g_burst = burst;
+	rl->g_tokens = burst;
+	rl->g_last_ns = 0;
+}
+
+/* Adds what rate has earned since *last (a clock going backwards earns nothing), up to burst. */
+static void
+refill(double *tokens, uint64_t *last, double rate, double burst, uint64_t now_ns)
+{
+	if (now_ns > *last) {
+		*tokens += (double)(now_ns - *last) / 1e9 * rate;
+		if (*tokens > burst)
+			*tokens = burst;
+		*last = now_ns;
+	}
+}
+
 /* FNV-1a, keyed by a random seed so that clients cannot aim at one slot. */
 static size_t
 slot_of(uint64_t seed, const char *s)
@@ -81,14 +102,13 @@ cs_rl_take(struct cs_ratelimit *rl, const char *client, uint64_t now_ns)
 		s->tokens = rl->burst;
 		s->last_ns = now_ns;
 	}
-	if (now_ns > s->last_ns) {
-		s->tokens += (double)(now_ns - s->last_ns) / 1e9 * rl->rate;
-		if (s->tokens > rl->burst)
-			s->tokens = rl->burst;
-		s->last_ns = now_ns;
-	}
-	if (s->tokens >= 1.0) {
+	refill(&s->tokens, &s->last_ns, rl->rate, rl->burst, now_ns);
+	if (rl->g_rate > 0)
+		refill(&rl->g_tokens, &rl->g_last_ns, rl->g_rate, rl->g_burst, now_ns);
+	if (s->tokens >= 1.0 && (rl->g_rate <= 0 || rl->g_tokens >= 1.0)) {
 		s->tokens -= 1.0;
+		if (rl->g_rate > 0)
+			rl->g_tokens -= 1.0;
 		ok = true;
 	}
 	pthread_mutex_unlock(&rl->mu);

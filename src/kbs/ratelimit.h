@@ -27,11 +27,23 @@ struct cs_ratelimit {
 	double burst; /* bucket size */
 	uint64_t seed;
 	struct cs_rl_slot *slots; /* owned, CS_RL_SLOTS */
+	double g_rate;            /* the global cap's tokens per second; 0: no global cap */
+	double g_burst;
+	double g_tokens;
+	uint64_t g_last_ns;
 };
 
 /* false on allocation failure. */
 bool cs_rl_init(struct cs_ratelimit *rl, double rate, double burst);
 void cs_rl_fini(struct cs_ratelimit *rl);
+
+/*
+ * Adds a cap over all clients together (one bucket of rate and burst): a take then succeeds only
+ * when both the client's bucket and the global one hold a token, and takes one from each. Bounds
+ * what many addresses (or clients evicting each other's slots) can draw in all. Call after
+ * cs_rl_init, before the limiter is shared.
+ */
+void cs_rl_set_global(struct cs_ratelimit *rl, double rate, double burst);
 
 /*
  * Takes one token for the client address (text, as inet_ntop writes it) at monotonic time now_ns;

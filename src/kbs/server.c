@@ -50,6 +50,14 @@
 #define DETAIL_MAX 256
 #define STOP_WAIT_MS 2000
 #define PURGE_EVERY_NS (60ull * 1000000000ull)
+/* Audit records of resource requests refused before the policy (no token, bad token, malformed
+ * path): per client (IPv4 address, IPv6 /64) a burst of REFUSED_BURST then REFUSED_RATE a second,
+ * and over all clients REFUSED_ALL_BURST then REFUSED_ALL_RATE a second; the rest are counted
+ * (kbs_audit_refusals_suppressed_total) and the next record says how many it follows. */
+#define REFUSED_RATE 5.0
+#define REFUSED_BURST 20.0
+#define REFUSED_ALL_RATE 100.0
+#define REFUSED_ALL_BURST 200.0
 
 enum route {
 	R_NONE,
@@ -105,6 +113,9 @@ struct metrics {
 	atomic_ulong denials;
 	atomic_ulong admin_failures;
 	atomic_ulong rate_limited;
+	atomic_ulong refusals;            /* resource requests refused before the policy */
+	atomic_ulong refusals_suppressed; /* ... of which not audited (rate limit, or no memory) */
+	atomic_ulong refusals_since;      /* suppressed since the last refusal record */
 };
 
 struct cs_kbs {
@@ -116,9 +127,10 @@ struct cs_kbs {
 	struct cs_kbs_audit audit;
 	struct cs_tokcache tokens;
 	struct cs_ratelimit rl;
-	struct cs_connguard guard; /* request-head deadlines, connections per client prefix */
-	uint8_t *session_key;      /* CS_SESSION_KEY_LEN bytes of cs_secure_alloc memory */
-	char *tls_cert, *tls_key;  /* owned PEM text; the key in cs_secure_alloc memory */
+	struct cs_ratelimit refused_rl; /* audit records of refused resource requests */
+	struct cs_connguard guard;      /* request-head deadlines, connections per client prefix */
+	uint8_t *session_key;           /* CS_SESSION_KEY_LEN bytes of cs_secure_alloc memory */
+	char *tls_cert, *tls_key;       /* owned PEM text; the key in cs_secure_alloc memory */
 	size_t tls_key_len;
 	uint16_t port;
 	_Atomic uint64_t last_purge_ns;
@@ -529,6 +541,50 @@ refval_get(void *ctx, const char *name)
 	return cs_kbs_refval_get(k->store, k->cfg->refvals, name, cs_clock_now());
 }
 
+/*
+ * The audit record of a resource request refused before the policy ran: {"outcome": "refused",
+ * "released": false, "reason", "path" (when it parsed), "token_id" (SHA-256 of the token, when
+ * one was presented; never the token)}, at most as often as refused_rl allows; a refusal
+ * without a record is counted, and the next record names the count ("suppressed_before").
+ * The request is refused whether or not its record could be queued.
+ */
+static void
+audit_refused(struct cs_kbs *k, const struct req *r, const char *path, const uint8_t *token_id,
+              const char *reason)
+{
+	unsigned long before;
+	char hex[65];
+	json_t *o;
+
+	atomic_fetch_add(&k->m.refusals, 1);
+	if (!cs_rl_take(&k->refused_rl, r->client, cs_clock_mono_ns()))
+		goto suppressed;
+	o = json_pack("{s:s,s:b,s:s}", "outcome", "refused", "released", 0, "reason", reason);
+	if (o == NULL)
+		goto suppressed;
+	if (path != NULL && json_object_set_new(o, "path", json_string(path)) != 0)
+		goto nomem;
+	if (token_id != NULL) {
+		hex32(token_id, hex);
+		if (json_object_set_new(o, "token_id", json_string(hex)) != 0)
+			goto nomem;
+	}
+	before = atomic_exchange(&k->m.refusals_since, 0);
+	if (before > 0 &&
+	    json_object_set_new(o, "suppressed_before", json_integer((json_int_t)before)) != 0) {
+		atomic_fetch_add(&k->m.refusals_since, before);
+		goto nomem;
+	}
+	if (audit(k, r, "release", o) != CS_OK)
+		goto suppressed; /* audit() took o */
+	return;
+nomem:
+	json_decref(o);
+suppressed:
+	atomic_fetch_add(&k->m.refusals_suppressed, 1);
+	atomic_fetch_add(&k->m.refusals_since, 1);
+}
+
 /* ---- protocol handlers ---- */
 
 static enum MHD_Result
@@ -755,6 +811,7 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	const json_t *pk;
 	struct cs_tok *t = NULL;
 	uint8_t id[32];
+	char reason[96];
 	size_t tok_len = 0;
 	int64_t now = cs_clock_now();
 
@@ -763,6 +820,7 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	cs_buf_init(&jwe, 4 * CS_STORE_VALUE_MAX / 3 + 8192);
 	if (authz != NULL) {
 		if (strncmp(authz, "Bearer ", 7) != 0) {
+			audit_refused(k, r, path, NULL, "Authorization is not Bearer");
 			ret = problem(c, r, 401, "TokenNotFound", "Authorization is not Bearer");
 			goto out;
 		}
@@ -775,6 +833,8 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 		tok_len = s.token_len;
 	}
 	if (tok == NULL) {
+		audit_refused(k, r, path, NULL,
+		              cv == NULL ? "no token" : "no attested session for the cookie");
 		ret = problem(c, r, 401, "TokenNotFound", "Attestation Token not found");
 		goto out;
 	}
@@ -786,11 +846,14 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	}
 	if ((t = cs_tokcache_get(&k->tokens, id, now)) == NULL) {
 		if ((err = cs_ear_verify(&k->as.signer, tok, tok_len, now, &claims)) != CS_OK) {
+			snprintf(reason, sizeof(reason), "token: %s", cs_err_str(err));
+			audit_refused(k, r, path, id, reason);
 			ret = problem(c, r, 401, "TokenVerifierError", cs_err_str(err));
 			goto out;
 		}
 		pk = cs_ear_tee_pubkey(claims);
 		if (pk == NULL || cs_jwk_parse(pk, &jwk) != CS_OK) {
+			audit_refused(k, r, path, id, "token: no usable tee-pubkey");
 			ret = problem(c, r, 401, "TokenVerifierError",
 			              "no usable tee-pubkey in the token");
 			goto out;
@@ -806,6 +869,7 @@ h_resource_get(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const 
 	q.o = json_object();
 	MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, qs_add, &q);
 	if (q.bad) {
+		audit_refused(k, r, path, id, "query string refused");
 		ret = problem(c, r, 400, "InvalidRequestPath", "query string refused");
 		goto out;
 	}
@@ -1213,8 +1277,17 @@ h_metrics(struct cs_kbs *k, struct MHD_Connection *c, struct req *r)
 		        "kbs_audit_records_total %lu\n"
 		        "# HELP kbs_audit_commit_failures_total Failed audit commits (retried).\n"
 		        "# TYPE kbs_audit_commit_failures_total counter\n"
-		        "kbs_audit_commit_failures_total %lu\n",
-		        atomic_load(&k->audit.records), atomic_load(&k->audit.failures));
+		        "kbs_audit_commit_failures_total %lu\n"
+		        "# HELP kbs_resource_refusals_total Resource requests refused before the "
+		        "policy (no token, bad token, malformed path).\n"
+		        "# TYPE kbs_resource_refusals_total counter\n"
+		        "kbs_resource_refusals_total %lu\n"
+		        "# HELP kbs_audit_refusals_suppressed_total Refused resource requests not "
+		        "audited (over the audit rate limit).\n"
+		        "# TYPE kbs_audit_refusals_suppressed_total counter\n"
+		        "kbs_audit_refusals_suppressed_total %lu\n",
+		        atomic_load(&k->audit.records), atomic_load(&k->audit.failures),
+		        atomic_load(&k->m.refusals), atomic_load(&k->m.refusals_suppressed));
 	if (e == CS_OK)
 		e = cs_buf_printf(&b,
 		                  "# HELP kbs_token_cache_total Resource requests whose token was "
@@ -1409,9 +1482,12 @@ precheck(struct cs_kbs *k, struct MHD_Connection *c, struct req *r, const char *
 		              "no such endpoint");
 	if (!method_ok(r->route, r->method))
 		return refuse(c, r, cl, 405, "MethodNotAllowed", "method not allowed here");
-	if (r->route == R_RESOURCE && cs_kbs_resource_path_check(*rest, strlen(*rest)) != CS_OK)
+	if (r->route == R_RESOURCE && cs_kbs_resource_path_check(*rest, strlen(*rest)) != CS_OK) {
+		if (strcmp(r->method, "GET") == 0) /* a release request; admin writes are not */
+			audit_refused(k, r, NULL, NULL, "malformed path");
 		return refuse(c, r, cl, 404, "InvalidRequestPath",
 		              "resource path must be <repo>/<type>/<tag> of [A-Za-z0-9_.-]");
+	}
 	if (r->route == R_REFVAL_GET &&
 	    (**rest == '\0' || strlen(*rest) > CS_STORE_NAME_MAX || strchr(*rest, '%') != NULL))
 		return refuse(c, r, cl, 404, "InvalidRequestPath", "bad reference value name");
@@ -1735,10 +1811,12 @@ cs_kbs_start(const struct cs_kbs_config *cfg, struct cs_kbs **out, char *why, si
 		say(why, why_len, "admin key", err);
 		goto fail;
 	}
-	if (!cs_rl_init(&k->rl, cfg->auth_rate, cfg->auth_burst)) {
+	if (!cs_rl_init(&k->rl, cfg->auth_rate, cfg->auth_burst) ||
+	    !cs_rl_init(&k->refused_rl, REFUSED_RATE, REFUSED_BURST)) {
 		err = CS_ERR_NOMEM;
 		goto fail;
 	}
+	cs_rl_set_global(&k->refused_rl, REFUSED_ALL_RATE, REFUSED_ALL_BURST);
 	if ((err = cs_connguard_init(&k->guard, cfg->conn_max, cfg->per_ip_max,
 	                             (uint64_t)cfg->head_timeout_s * 1000000000ull,
 	                             (uint64_t)cfg->body_timeout_s * 1000000000ull)) != CS_OK ||
@@ -1837,6 +1915,7 @@ cs_kbs_stop(struct cs_kbs *k)
 	cs_connguard_fini(&k->guard);
 	cs_tokcache_fini(&k->tokens);
 	cs_rl_fini(&k->rl);
+	cs_rl_fini(&k->refused_rl);
 	cs_admin_fini(&k->admin);
 	cs_as_fini(&k->as);
 	cs_store_free(k->store);

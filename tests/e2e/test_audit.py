@@ -11,6 +11,11 @@ fetches (released, denied by the stored policy, missing). Then `custos admin aud
   release/denial path, version, token id and the policy decision with policy id and version;
   admin writes op, path/id/name, client and role;
 - the secret appears nowhere in list or export output;
+- resource requests refused before the policy (no token, a non-Bearer Authorization, a garbage
+  token, an expired token under the broker's key, a token signed by another key, a malformed
+  path) each leave one "release" record with outcome "refused", its reason, the client, the path
+  when it parsed and the token id (never the token); a flood of refusals is recorded only up to
+  the per-client limit, the rest counted in /metrics and named by the next record;
 - `verify` says intact; then, with the broker stopped, the SQLite database is edited by hand
   (triggers dropped, one record's time changed; on a second copy one record deleted) and, after
   a restart, `custos admin audit verify` exits 1 naming the first bad record.
@@ -24,10 +29,15 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e_util as u  # noqa: E402
 import trustee_client as tc  # noqa: E402
+import trustee_wire as w  # noqa: E402
+
+from cryptography.hazmat.primitives import serialization  # noqa: E402
+from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 
 CUSTOS = u.prog("custos")
 KBS = u.prog("custos-kbs")
@@ -126,7 +136,103 @@ def populate(b, key, tmp, secret):
             u.check(False, "%s released" % path)
         except tc.Error as e:
             u.check(e.status == status, "%s refused %d (%d)" % (path, status, e.status))
-    return hashlib.sha256(c.token.encode()).hexdigest()
+    return hashlib.sha256(c.token.encode()).hexdigest(), c.token
+
+
+def sha(tok):
+    return hashlib.sha256(tok.encode()).hexdigest()
+
+
+def metric(port, name):
+    s, body = u.get("127.0.0.1", port, "/metrics")
+    u.check(s == 200, "metrics 200 (%d)" % s)
+    for line in body.decode().splitlines():
+        if line.startswith(name + " "):
+            return int(line.split()[1])
+    u.check(False, "metric %s present" % name)
+    return 0
+
+
+def refusals(b, key, token):
+    """Each kind of refusal before the policy: one record with its reason; a flood is capped."""
+    port = b.port
+    claims = w.jwt_claims(token)
+    head = json.loads(w.b64url_dec(token.split(".")[0]))
+    signer = serialization.load_pem_private_key(
+        open(os.path.join(b.data, "token-signer.pem"), "rb").read(), None)
+    expired = w.es256_jwt(signer, dict(claims, iat=claims["iat"] - 7200,
+                                       exp=claims["iat"] - 3600), header_jwk="jwk" in head)
+    forged = w.es256_jwt(ec.generate_private_key(ec.SECP256R1()), claims)
+    garbage = "not.a-token.at-all"
+    cases = [  # (path asked, headers, expected path, token presented, reason)
+        ("default/key/r-none", {}, "default/key/r-none", None, "no token"),
+        ("default/key/r-basic", {"Authorization": "Basic eDp5"}, "default/key/r-basic", None,
+         "Authorization is not Bearer"),
+        ("default/key/r-garbage", {"Authorization": "Bearer " + garbage},
+         "default/key/r-garbage", garbage, None),
+        ("default/key/r-expired", {"Authorization": "Bearer " + expired},
+         "default/key/r-expired", expired, "token: expired"),
+        ("default/key/r-forged", {"Authorization": "Bearer " + forged},
+         "default/key/r-forged", forged, "token: signature verification failed"),
+        ("default/../key", {"Authorization": "Bearer " + token}, None, None, "malformed path"),
+    ]
+    base = metric(port, "kbs_resource_refusals_total")
+    for path, hdrs, _, _, _ in cases:
+        s, _, _ = u.request(port, "GET", "/kbs/v0/resource/" + path, headers=hdrs)
+        u.check(s in (401, 404), "refused %s (%d)" % (path, s))
+    u.check(metric(port, "kbs_resource_refusals_total") == base + len(cases),
+            "every refusal counted")
+    rc, out, err = admin(b.url, key, "audit", "export")
+    lines = out.decode().splitlines()
+    u.check(rc == 0 and check_chain(lines) == 0, "chain intact after refusals (%d %s)" % (rc, err))
+    refused = [bd for _, k, bd in events(lines) if k == "release" and
+               bd.get("outcome") == "refused"]
+    u.check(len(refused) == len(cases), "one record per refusal: %r" % refused)
+    for (_, _, want_path, tok, reason), rec in zip(cases, refused):
+        what = "refusal %r: %r" % (reason, rec)
+        u.check(rec.get("released") is False and rec.get("client") == "127.0.0.1", what)
+        u.check(rec.get("path") == want_path, "path when it parsed, " + what)
+        u.check(rec.get("token_id") == (sha(tok) if tok else None), "token id, " + what)
+        if reason is None:
+            u.check(rec.get("reason", "").startswith("token: ") and
+                    rec["reason"] not in ("token: expired",
+                                          "token: signature verification failed"),
+                    "garbage token, its own reason, " + what)
+        else:
+            u.check(rec.get("reason") == reason, "reason, " + what)
+        u.check("suppressed_before" not in rec, "nothing suppressed yet, " + what)
+    for t in (garbage, expired, forged, token):
+        u.check(t.encode() not in out, "no token in the log")
+
+    # A flood from one client: records stop at its limit (20, then 5/s), the rest are counted.
+    n = 60
+    sup0 = metric(port, "kbs_audit_refusals_suppressed_total")
+    for i in range(n):
+        s, _, _ = u.request(port, "GET", "/kbs/v0/resource/default/key/flood",
+                            headers={"Authorization": "Bearer " + garbage})
+        u.check(s == 401, "flood %d refused (%d)" % (i, s))
+    sup = metric(port, "kbs_audit_refusals_suppressed_total") - sup0
+    rc, out, _ = admin(b.url, key, "audit", "export")
+    lines = out.decode().splitlines()
+    flood = [bd for _, k, bd in events(lines) if k == "release" and
+             bd.get("path") == "default/key/flood"]
+    u.check(sup > 0 and len(flood) + sup == n,
+            "flood: %d records + %d suppressed == %d" % (len(flood), sup, n))
+    u.check(len(flood) < n - 10, "flood: the log did not take every refusal (%d)" % len(flood))
+    time.sleep(1.0)  # the client's bucket refills (5 a second)
+    s, _, _ = u.request(port, "GET", "/kbs/v0/resource/default/key/after-flood")
+    u.check(s == 401, "refused after the flood (%d)" % s)
+    rc, out, _ = admin(b.url, key, "audit", "export")
+    lines = out.decode().splitlines()
+    after = [bd for _, k, bd in events(lines) if k == "release" and
+             bd.get("path") == "default/key/after-flood"]
+    # Records written once the bucket refilled (mid-flood on a slow machine, or this one) name
+    # the refusals suppressed before them: together, all of them.
+    named = sum(bd.get("suppressed_before", 0) for bd in flood + after)
+    u.check(len(after) == 1 and after[0].get("suppressed_before", 0) > 0 and named == sup and
+            after[0].get("reason") == "no token",
+            "the next records name the suppressed count (%r, %d of %d)" % (after, named, sup))
+    u.check(check_chain(lines) == 0, "chain recomputed after the flood")
 
 
 def check_records(lines, token_id):
@@ -209,7 +315,7 @@ def main():
     secret = ("audit-e2e-SECRET-%s" % os.urandom(12).hex()).encode()
     b = Broker(cfg, data)
     try:
-        token_id = populate(b, key, tmp, secret)
+        token_id, token = populate(b, key, tmp, secret)
         rc, _, err = admin(b.url, key, "audit", "list", role="reader")
         u.check(rc == 1, "reader may not read the audit log (%d %s)" % (rc, err))
         rc, _, err = admin(b.url, key, "audit", "verify", role="reader")
@@ -250,6 +356,10 @@ def main():
         rc, out, err = admin(b.url, key, "audit", "verify", role="auditor")
         u.check(rc == 0 and b"intact: %d records" % len(lines) in out,
                 "verify: intact (%d %r %s)" % (rc, out, err))
+        refusals(b, key, token)
+        rc, out, err = admin(b.url, key, "audit", "verify", role="auditor")
+        u.check(rc == 0 and b"intact" in out, "verify after refusals: intact (%d %r %s)"
+                % (rc, out, err))
     finally:
         b.stop()
 

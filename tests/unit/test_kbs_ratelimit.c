@@ -68,10 +68,42 @@ test_ipv6_prefix(void)
 	cs_rl_fini(&rl);
 }
 
+/* The global cap: many clients together draw at most its burst, then its rate; a client refused
+ * by the cap keeps its own tokens, and a cap refusal takes none from the client. */
+static void
+test_global(void)
+{
+	struct cs_ratelimit rl;
+	char a[CS_RL_ADDR_MAX];
+	int ok = 0;
+
+	CHECK(cs_rl_init(&rl, 2.0, 5.0));
+	cs_rl_set_global(&rl, 1.0, 8.0);
+	for (int i = 0; i < 30; i++) {
+		snprintf(a, sizeof(a), "10.1.0.%d", i % 3);
+		ok += cs_rl_take(&rl, a, 100 * SEC);
+	}
+	CHECK(ok == 8); /* 3 clients x 5 would be 15 */
+	/* One second at 1/s: one more record in all, whoever asks first. */
+	CHECK(cs_rl_take(&rl, "10.1.0.2", 101 * SEC));
+	CHECK(!cs_rl_take(&rl, "10.1.0.0", 101 * SEC));
+	/* After a long pause the cap is full again and a fresh client draws its own burst. */
+	ok = 0;
+	for (int i = 0; i < 10; i++)
+		ok += cs_rl_take(&rl, "10.1.0.9", 200 * SEC);
+	CHECK(ok == 5);
+	ok = 0;
+	for (int i = 0; i < 10; i++)
+		ok += cs_rl_take(&rl, "10.1.0.8", 200 * SEC);
+	CHECK(ok == 3); /* what the cap had left */
+	cs_rl_fini(&rl);
+}
+
 int
 main(void)
 {
 	T_RUN(test_bucket);
 	T_RUN(test_ipv6_prefix);
+	T_RUN(test_global);
 	return t_done();
 }
