@@ -33,18 +33,9 @@ value_len(int round, uint32_t i)
 }
 
 static void
-fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t k = 0; k < n; k++) {
-		seed = seed * 1103515245u + 12345u;
-		p[k] = (uint8_t)(seed >> 16);
-	}
-}
-
-static void
 nonce_of(uint8_t d[32], int round, uint32_t i)
 {
-	fill(d, 32, 0x9e3779b9u ^ ((uint32_t)round << 20) ^ i);
+	t_fill(d, 32, 0x9e3779b9u ^ ((uint32_t)round << 20) ^ i);
 }
 
 /* The child: writes until killed, acknowledging each index after its writes returned CS_OK. */
@@ -60,7 +51,7 @@ child(int round, int fd)
 	for (uint32_t i = 0; i < MAX_ACKS; i++) {
 		size_t n = value_len(round, i);
 		snprintf(path, sizeof(path), "crash/r%d/k%u", round, i);
-		fill(v, n, ((uint32_t)round << 24) ^ i);
+		t_fill(v, n, ((uint32_t)round << 24) ^ i);
 		if (cs_store_resource_put(s, path, v, n, NULL) != CS_OK)
 			_exit(4);
 		if (i % 3 == 0) {
@@ -115,7 +106,7 @@ check_round(int round, uint32_t acked)
 		uint64_t ver = 0;
 		size_t len = value_len(round, i);
 		snprintf(path, sizeof(path), "crash/r%d/k%u", round, i);
-		fill(v, len, ((uint32_t)round << 24) ^ i);
+		t_fill(v, len, ((uint32_t)round << 24) ^ i);
 		cs_buf_reset(&b);
 		enum cs_err e = cs_store_resource_get(s, path, 0, &b, &ver);
 		if (e == CS_ERR_NOT_FOUND)

@@ -111,4 +111,27 @@ t_read_file(const char *path, size_t *len)
 	return buf;
 }
 
+/* Deterministic pseudo-random bytes (an LCG), so that a failing case can be reproduced. */
+static inline void
+t_fill(uint8_t *p, size_t n, uint32_t seed)
+{
+	for (size_t i = 0; i < n; i++) {
+		seed = seed * 1103515245u + 12345u;
+		p[i] = (uint8_t)(seed >> 16);
+	}
+}
+
+/* Writes (b, n) to path, created or truncated; a failure is a failed check. */
+static inline void
+t_write_file(const char *path, const uint8_t *b, size_t n)
+{
+	FILE *f = fopen(path, "wb");
+
+	t_checks++;
+	if (f == NULL || (n > 0 && fwrite(b, 1, n, f) != n) || fclose(f) != 0) {
+		t_failed++;
+		fprintf(stderr, "t_write_file: cannot write %s\n", path);
+	}
+}
+
 #endif

@@ -24,15 +24,6 @@
 static uint8_t kek[32], kek2[32];
 static char dir[64];
 
-static void
-fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 static char *
 path(const char *name)
 {
@@ -41,15 +32,6 @@ path(const char *name)
 	char *p = buf[k++ % 8];
 	snprintf(p, 256, "%s/%s", dir, name);
 	return p;
-}
-
-static void
-write_bytes(const char *p, const uint8_t *b, size_t n)
-{
-	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	CHECK(fd >= 0);
-	CHECK(n == 0 || write(fd, b, n) == (ssize_t)n);
-	close(fd);
 }
 
 static enum cs_err
@@ -135,8 +117,8 @@ roundtrip(size_t n, unsigned threads)
 	struct cs_seal_file *f = NULL;
 	struct stat st;
 
-	fill(pt, n, (uint32_t)n);
-	write_bytes(path("pt"), pt, n);
+	t_fill(pt, n, (uint32_t)n);
+	t_write_file(path("pt"), pt, n);
 	CHECK_OK(seal_file(path("pt"), path("sealed"), kek, threads, LOG2, &res));
 	CHECK(res.plaintext_len == n);
 	CHECK_OK(cs_hash(CS_SHA256, pt, n, dig));
@@ -264,8 +246,8 @@ test_default_chunk(void)
 	uint8_t raw[512];
 	int fd;
 
-	fill(pt, n, 7);
-	write_bytes(path("pt"), pt, n);
+	t_fill(pt, n, 7);
+	t_write_file(path("pt"), pt, n);
 	CHECK_OK(seal_file(path("pt"), path("sealed"), kek, 2, 0, &res));
 	fd = open(path("sealed"), O_RDONLY);
 	CHECK(pread(fd, raw, 512, 0) == 512);
@@ -292,7 +274,7 @@ test_pipe_input(void)
 	struct cs_seal_opts o = {.threads = 2, .chunk_log2 = LOG2};
 	struct cs_seal_result res;
 
-	fill(pt, n, 99);
+	t_fill(pt, n, 99);
 	CHECK(pipe(p) == 0);
 	pid = fork();
 	if (pid == 0) {
@@ -338,8 +320,8 @@ make_ref(void)
 	uint8_t *pt = malloc(TN);
 	struct cs_seal_result res;
 
-	fill(pt, TN, 5);
-	write_bytes(path("ref_pt"), pt, TN);
+	t_fill(pt, TN, 5);
+	t_write_file(path("ref_pt"), pt, TN);
 	CHECK_OK(seal_file(path("ref_pt"), path("ref"), kek, 2, LOG2, &res));
 	free(ref);
 	ref = slurp(path("ref"), &ref_n);
@@ -355,7 +337,7 @@ expect_bad(const uint8_t *b, size_t n, const uint8_t *k, enum cs_err want, int l
 	enum cs_err e1, e2;
 	uint8_t *dst = malloc(TN);
 
-	write_bytes(path("bad"), b, n);
+	t_write_file(path("bad"), b, n);
 	e1 = cs_seal_file_open(path("bad"), k, &f);
 	if (e1 == CS_OK) {
 		size_t len = (size_t)cs_seal_file_header(f)->plaintext_len;
@@ -398,7 +380,7 @@ test_tamper_header(void)
 		struct cs_seal_file *f = NULL;
 		memcpy(b, ref, ref_n);
 		b[i] ^= 0x01;
-		write_bytes(path("bad"), b, ref_n);
+		t_write_file(path("bad"), b, ref_n);
 		enum cs_err e = cs_seal_file_open(path("bad"), kek, &f);
 		CHECK(e != CS_OK);
 		if (e == CS_OK) {
@@ -528,7 +510,7 @@ test_final_flag(void)
 		cs_seal_nonce(1, 1, nonce);
 		CHECK_OK(cs_gcm_seal(keys.payload, nonce, raw, 96, pt, C, b + 512 + cc, tag));
 		memcpy(b + 512 + cc + C, tag, 16);
-		write_bytes(path("bad"), b, 512 + 2 * cc);
+		t_write_file(path("bad"), b, 512 + 2 * cc);
 		struct cs_seal_file *f = NULL;
 		CHECK_OK(cs_seal_file_open(path("bad"), kek, &f));
 		CHECK_OK(cs_seal_file_read(f, 0, pt, C));
@@ -634,7 +616,7 @@ test_header_limits(void)
 		CHECK_OK(cs_seal_header_open(&h, b, kek, &keys));
 		h.plaintext_len = UINT64_C(1) << 60;
 		CHECK_OK(cs_seal_header_finish(&h, &keys, raw));
-		write_bytes(path("bad"), raw, 512);
+		t_write_file(path("bad"), raw, 512);
 		CHECK_ERR(cs_seal_file_open(path("bad"), kek, &f), CS_ERR_TRUNCATED);
 	}
 	CHECK_OK(cs_seal_key_id_check("kbs:///default/model/llama-kek", 30));
@@ -669,7 +651,7 @@ test_over_4gib_sparse(void)
 	CHECK(ftruncate(fd, (off_t)cs_seal_sealed_len(&h)) == 0);
 	CHECK(pwrite(fd, raw, 512, 0) == 512);
 	for (uint64_t i = around - 1; i <= around + 1; i++) {
-		fill(pt, cs, (uint32_t)i);
+		t_fill(pt, cs, (uint32_t)i);
 		cs_seal_nonce(i, 0, nonce);
 		CHECK_OK(cs_gcm_seal(keys.payload, nonce, raw, 96, pt, cs, ct, tag));
 		CHECK(pwrite(fd, ct, cs, (off_t)(512 + i * (cs + 16))) == (ssize_t)cs);
@@ -679,7 +661,7 @@ test_over_4gib_sparse(void)
 		uint64_t i = nch - 1;
 		size_t n = (size_t)(L - i * cs);
 		CHECK(n == 123);
-		fill(pt, n, 777);
+		t_fill(pt, n, 777);
 		cs_seal_nonce(i, 1, nonce);
 		CHECK_OK(cs_gcm_seal(keys.payload, nonce, raw, 96, pt, n, ct, tag));
 		CHECK(pwrite(fd, ct, n, (off_t)(512 + i * (cs + 16))) == (ssize_t)n);
@@ -691,17 +673,17 @@ test_over_4gib_sparse(void)
 		cs_seal_file_set_threads(f, 2);
 		/* 1000 bytes each side of 2^32. */
 		CHECK_OK(cs_seal_file_read(f, b4 - 1000, got, 2000));
-		fill(pt, cs, (uint32_t)(around - 1));
+		t_fill(pt, cs, (uint32_t)(around - 1));
 		CHECK_MEM(got, pt + cs - 1000, 1000);
-		fill(pt, cs, (uint32_t)around);
+		t_fill(pt, cs, (uint32_t)around);
 		CHECK_MEM(got + 1000, pt, 1000);
 		/* Three whole chunks straddling it. */
 		CHECK_OK(cs_seal_file_read(f, (around - 1) * cs, got, 3 * cs));
-		fill(pt, cs, (uint32_t)(around + 1));
+		t_fill(pt, cs, (uint32_t)(around + 1));
 		CHECK_MEM(got + 2 * cs, pt, cs);
 		/* The last 123 bytes. */
 		CHECK_OK(cs_seal_file_read(f, L - 123, got, 123));
-		fill(pt, 123, 777);
+		t_fill(pt, 123, 777);
 		CHECK_MEM(got, pt, 123);
 		/* An unwritten (zero) chunk fails authentication. */
 		CHECK_ERR(cs_seal_file_read(f, 0, got, 10), CS_ERR_DECRYPT);
@@ -788,8 +770,8 @@ main(void)
 	snprintf(dir, sizeof(dir), "/tmp/custos-test-seal-XXXXXX");
 	if (mkdtemp(dir) == NULL)
 		return 2;
-	fill(kek, 32, 1);
-	fill(kek2, 32, 2);
+	t_fill(kek, 32, 1);
+	t_fill(kek2, 32, 2);
 	T_RUN(test_roundtrip_sizes);
 	T_RUN(test_default_chunk);
 	T_RUN(test_pipe_input);

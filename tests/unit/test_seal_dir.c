@@ -21,15 +21,6 @@
 static uint8_t kek[32], kek2[32];
 static char tmp[64];
 
-static void
-fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 /* tmp + "/" + rel, in one of 8 rotating buffers. */
 static char *
 P(const char *rel)
@@ -39,15 +30,6 @@ P(const char *rel)
 	char *p = buf[k++ % 8];
 	snprintf(p, 512, "%s/%s", tmp, rel);
 	return p;
-}
-
-static void
-put(const char *path, const uint8_t *b, size_t n)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	CHECK(fd >= 0);
-	CHECK(n == 0 || write(fd, b, n) == (ssize_t)n);
-	close(fd);
 }
 
 /* Runs a shell command in which every '@' stands for the test's directory. */
@@ -93,9 +75,9 @@ make_model(const char *dir)
 	mkdir(p, 0755);
 	for (size_t i = 0; i < NFILES; i++) {
 		uint8_t *b = malloc(files[i].size + 1);
-		fill(b, files[i].size, (uint32_t)i + 1);
+		t_fill(b, files[i].size, (uint32_t)i + 1);
 		snprintf(p, sizeof(p), "%s/%s", dir, files[i].name);
-		put(p, b, files[i].size);
+		t_write_file(p, b, files[i].size);
 		free(b);
 	}
 }
@@ -108,7 +90,7 @@ check_contents(struct cs_seal_dir *d)
 	for (size_t i = 0; i < NFILES; i++) {
 		struct cs_seal_file *f = NULL;
 		uint8_t *want = malloc(files[i].size + 1), *got = malloc(files[i].size + 1);
-		fill(want, files[i].size, (uint32_t)i + 1);
+		t_fill(want, files[i].size, (uint32_t)i + 1);
 		CHECK_OK(cs_seal_dir_file(d, files[i].name, &f));
 		if (f != NULL) {
 			CHECK(cs_seal_file_header(f)->plaintext_len == files[i].size);
@@ -136,7 +118,7 @@ test_dir_roundtrip(void)
 		CHECK_STR(m->key_id, KEY_ID);
 		for (size_t i = 0; i < NFILES && i < m->n; i++) {
 			uint8_t *b = malloc(files[i].size + 1), dig[32];
-			fill(b, files[i].size, (uint32_t)i + 1);
+			t_fill(b, files[i].size, (uint32_t)i + 1);
 			CHECK_OK(cs_hash(CS_SHA256, b, files[i].size, dig));
 			CHECK_STR(m->entries[i].name, files[i].name);
 			CHECK(m->entries[i].plaintext_len == files[i].size);
@@ -216,7 +198,7 @@ test_dir_tamper(void)
 		CHECK(m != NULL);
 		for (size_t i = 0; m != NULL && i < n; i++) {
 			m[i] ^= 0x10;
-			put(P("t/.custos-manifest"), m, n);
+			t_write_file(P("t/.custos-manifest"), m, n);
 			struct cs_seal_dir *d = NULL;
 			enum cs_err e = cs_seal_dir_open(P("t"), kek, &d);
 			CHECK(e == CS_ERR_MANIFEST);
@@ -224,7 +206,7 @@ test_dir_tamper(void)
 			m[i] ^= 0x10;
 		}
 		/* Truncated and missing manifest. */
-		put(P("t/.custos-manifest"), m, n - 1);
+		t_write_file(P("t/.custos-manifest"), m, n - 1);
 		expect_dir(CS_ERR_MANIFEST, __LINE__);
 		unlink(P("t/.custos-manifest"));
 		expect_dir(CS_ERR_MANIFEST, __LINE__);
@@ -355,10 +337,10 @@ test_kserve_jwe(void)
 		free(pt);
 		return;
 	}
-	fill(pt, n, 42);
-	put(P("jwe_pt"), pt, n);
-	put(P("jwe_kek"), kek, 32);
-	put(P("gen.py"), (const uint8_t *)py, strlen(py));
+	t_fill(pt, n, 42);
+	t_write_file(P("jwe_pt"), pt, n);
+	t_write_file(P("jwe_kek"), kek, 32);
+	t_write_file(P("gen.py"), (const uint8_t *)py, strlen(py));
 	snprintf(cmd, sizeof(cmd),
 	         "/usr/bin/python3 %s/gen.py %s/jwe_kek %s/jwe_pt %s/m.jwe %s/k.jwk", tmp, tmp, tmp,
 	         tmp, tmp);
@@ -420,10 +402,10 @@ test_cli(void)
 		free(pt);
 		return;
 	}
-	fill(pt, 300000, 3);
-	put(P("c_pt"), pt, 300000);
-	put(P("c_kek"), kek, 32);
-	put(P("c_kek2"), kek2, 32);
+	t_fill(pt, 300000, 3);
+	t_write_file(P("c_pt"), pt, 300000);
+	t_write_file(P("c_kek"), kek, 32);
+	t_write_file(P("c_kek2"), kek2, 32);
 	free(pt);
 #define RUN(want, ...)                                                                             \
 	do {                                                                                       \
@@ -481,8 +463,8 @@ main(void)
 	snprintf(tmp, sizeof(tmp), "/tmp/custos-test-seal-dir-XXXXXX");
 	if (mkdtemp(tmp) == NULL)
 		return 2;
-	fill(kek, 32, 11);
-	fill(kek2, 32, 12);
+	t_fill(kek, 32, 11);
+	t_fill(kek2, 32, 12);
 	T_RUN(test_dir_roundtrip);
 	T_RUN(test_dir_tamper);
 	T_RUN(test_dir_rotation);

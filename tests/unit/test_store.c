@@ -55,15 +55,6 @@ raw_sql(const char *name, const char *sql)
 	return rc;
 }
 
-static void
-fill(uint8_t *p, size_t n, uint32_t seed)
-{
-	for (size_t i = 0; i < n; i++) {
-		seed = seed * 1103515245u + 12345u;
-		p[i] = (uint8_t)(seed >> 16);
-	}
-}
-
 static enum cs_err
 get_bytes(struct cs_store *s, const char *path, uint64_t version, struct cs_buf *b, uint64_t *got)
 {
@@ -163,7 +154,7 @@ test_size_edge(void)
 	uint64_t got = 0;
 
 	cs_buf_init(&b, CS_STORE_VALUE_MAX);
-	fill(v, max + 1, 7);
+	t_fill(v, max + 1, 7);
 	CHECK_OK(cs_store_resource_put(s, "big/blob/max", v, max, NULL));
 	CHECK_OK(cs_store_resource_put(s, "big/blob/max-1", v, max - 1, NULL));
 	CHECK_OK(cs_store_resource_put(s, "big/blob/one", v, 1, NULL));
@@ -499,8 +490,8 @@ test_nonces(void)
 	uint8_t d1[32], d2[32];
 	uint64_t purged = 99;
 
-	fill(d1, sizeof(d1), 1);
-	fill(d2, sizeof(d2), 2);
+	t_fill(d1, sizeof(d1), 1);
+	t_fill(d2, sizeof(d2), 2);
 	CHECK_OK(cs_store_nonce_record(s, d1, sizeof(d1), 1000));
 	CHECK_ERR(cs_store_nonce_record(s, d1, sizeof(d1), 1000), CS_ERR_EXISTS);
 	CHECK_ERR(cs_store_nonce_record(s2, d1, sizeof(d1), 5000), CS_ERR_EXISTS);
@@ -791,7 +782,7 @@ worker_main(void *arg)
 	for (int i = 0; i < PER_THREAD; i++) {
 		uint64_t ver = 0, got = 0;
 		snprintf(path, sizeof(path), "t%d/key/k%d", w->id, i % 5);
-		fill(val, sizeof(val), (uint32_t)(w->id * 1000 + i));
+		t_fill(val, sizeof(val), (uint32_t)(w->id * 1000 + i));
 		if (cs_store_resource_put(w->s, path, val, sizeof(val), &ver) != CS_OK)
 			w->errors++;
 		if (cs_store_resource_put(w->s, "shared/key/all", val, 16, NULL) != CS_OK)
